@@ -1,0 +1,308 @@
+//! `wasmgate run`: run a guest with the network access the rules allow.
+
+use crate::config::{self, ConfigFile};
+use crate::exit::ExitCodeKind;
+use crate::report::{StderrReporter, print_error};
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use wasmgate::{DirGrant, ErrorKind, GuestConfig, JsonlAuditLog, Runner, Stdio};
+use wasmgate_policy::{AllowRule, Limits, Policy, parse_cidr, parse_duration, parse_size};
+
+/// Flags of `wasmgate run`.
+#[derive(Args)]
+pub(crate) struct RunCommand {
+    /// Allow requests matching RULE: `[METHOD[,METHOD…] ]SCHEME://HOST[:PORT][/PATH-PREFIX]`
+    /// (repeatable), e.g. `https://api.example.com` or `'GET http://127.0.0.1:8080/v1'`.
+    #[arg(long = "allow", value_name = "RULE")]
+    allow: Vec<String>,
+    /// Let requests reach addresses in CIDR although they are loopback/private/link-local…
+    /// (repeatable), e.g. `127.0.0.1/32`.
+    #[arg(long = "allow-cidr", value_name = "CIDR")]
+    allow_cidr: Vec<String>,
+    /// Read settings from a TOML file; flags add to it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Set a guest environment variable (repeatable).
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Give the guest a host directory: `HOST_DIR[::GUEST_DIR]` (repeatable).
+    #[arg(long = "dir", value_name = "HOST_DIR[::GUEST_DIR]")]
+    dir: Vec<String>,
+    /// Trust the CA certificates in this PEM file besides the web roots (repeatable).
+    #[arg(long = "ca-cert", value_name = "FILE.pem")]
+    ca_cert: Vec<PathBuf>,
+    /// Per-request connect timeout (default 10s).
+    #[arg(long, value_name = "DURATION")]
+    connect_timeout: Option<String>,
+    /// Per-request time to the response head (default 30s).
+    #[arg(long, value_name = "DURATION")]
+    first_byte_timeout: Option<String>,
+    /// Longest pause between response body chunks (default 30s).
+    #[arg(long, value_name = "DURATION")]
+    between_bytes_timeout: Option<String>,
+    /// Largest request body (default 100MiB).
+    #[arg(long, value_name = "SIZE")]
+    max_request_body: Option<String>,
+    /// Largest response body (default 1GiB).
+    #[arg(long, value_name = "SIZE")]
+    max_response_body: Option<String>,
+    /// Requests in flight at once (default 64).
+    #[arg(long, value_name = "N")]
+    max_concurrent_requests: Option<usize>,
+    /// Requests per run (default 100000).
+    #[arg(long, value_name = "N")]
+    max_requests: Option<u64>,
+    /// Stop the guest after this long (default: no limit).
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
+    /// Cap the guest's memory (default 1GiB).
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
+    /// Append one JSON object per request decision to FILE.
+    #[arg(long, value_name = "FILE")]
+    audit_log: Option<PathBuf>,
+    /// Print one line per request (decision, status, bytes, ms).
+    #[arg(long, short)]
+    verbose: bool,
+    /// The guest: a .wasm component (wasip2) or core module (wasip1).
+    #[arg(value_name = "FILE.wasm")]
+    file: PathBuf,
+    /// Arguments passed to the guest.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
+/// Everything validated, ready to run.
+struct Plan {
+    policy: Policy,
+    ca_files: Vec<PathBuf>,
+    guest: GuestConfig,
+    audit_log: Option<PathBuf>,
+}
+
+impl RunCommand {
+    pub(crate) fn execute(self) -> ExitCode {
+        let verbose = self.verbose;
+        let file = self.file.clone();
+        let plan = match self.plan() {
+            Ok(p) => p,
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                return ExitCode::from(ExitCodeKind::Usage.code());
+            }
+        };
+        if !file.is_file() {
+            eprintln!(
+                "error: cannot read {}: no such file; expected the path of a .wasm file",
+                file.display()
+            );
+            return ExitCode::from(ExitCodeKind::NotFound.code());
+        }
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return ExitCode::from(ExitCodeKind::Usage.code());
+            }
+        };
+        runtime.block_on(run(plan, file, verbose))
+    }
+
+    fn plan(self) -> Result<Plan, String> {
+        let file = match &self.config {
+            Some(path) => config::load(path)?,
+            None => ConfigFile::default(),
+        };
+        let rules = file
+            .allow
+            .iter()
+            .chain(&self.allow)
+            .map(|r| AllowRule::parse(r).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cidrs = file
+            .allow_cidr
+            .iter()
+            .chain(&self.allow_cidr)
+            .map(|c| parse_cidr(c).map_err(|e| format!("--allow-cidr: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let limits = limits(&file, &self)?;
+
+        let mut env: Vec<(String, String)> = file.env.into_iter().collect();
+        for kv in &self.env {
+            let Some((k, v)) = kv.split_once('=') else {
+                return Err(format!(
+                    "invalid --env {kv:?}: expected KEY=VALUE, e.g. --env API_TOKEN=abc"
+                ));
+            };
+            if k.is_empty() {
+                return Err(format!("invalid --env {kv:?}: the KEY before `=` is empty"));
+            }
+            env.retain(|(old, _)| old != k);
+            env.push((k.to_string(), v.to_string()));
+        }
+        let dirs = file
+            .dirs
+            .iter()
+            .chain(&self.dir)
+            .map(|d| DirGrant::parse(d).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let timeout = self
+            .timeout
+            .as_deref()
+            .or(file.timeout.as_deref())
+            .map(|t| parse_duration(t).map_err(|e| format!("--timeout: {e}")))
+            .transpose()?;
+        let max_memory = match self.max_memory.as_deref().or(file.max_memory.as_deref()) {
+            Some(m) => parse_size(m).map_err(|e| format!("--max-memory: {e}"))?,
+            None => wasmgate::DEFAULT_MAX_MEMORY,
+        };
+        let program_name = self
+            .file
+            .file_name()
+            .map_or_else(|| "main.wasm".into(), |n| n.to_string_lossy().into_owned());
+        Ok(Plan {
+            policy: Policy::new(rules, cidrs, limits),
+            ca_files: file.ca_certs.into_iter().chain(self.ca_cert).collect(),
+            guest: GuestConfig {
+                program_name,
+                args: self.args,
+                env,
+                dirs,
+                timeout,
+                max_memory,
+                stdio: Stdio::Inherit,
+            },
+            audit_log: self.audit_log.or(file.audit_log),
+        })
+    }
+}
+
+/// Defaults, then the config file's `[limits]`, then flags.
+fn limits(file: &ConfigFile, flags: &RunCommand) -> Result<Limits, String> {
+    let mut l = Limits::default();
+    let f = &file.limits;
+    let dur = |flag: &str, v: Option<&str>, slot: &mut std::time::Duration| -> Result<(), String> {
+        if let Some(v) = v {
+            *slot = parse_duration(v).map_err(|e| format!("{flag}: {e}"))?;
+        }
+        Ok(())
+    };
+    dur(
+        "--connect-timeout",
+        flags
+            .connect_timeout
+            .as_deref()
+            .or(f.connect_timeout.as_deref()),
+        &mut l.connect_timeout,
+    )?;
+    dur(
+        "--first-byte-timeout",
+        flags
+            .first_byte_timeout
+            .as_deref()
+            .or(f.first_byte_timeout.as_deref()),
+        &mut l.first_byte_timeout,
+    )?;
+    dur(
+        "--between-bytes-timeout",
+        flags
+            .between_bytes_timeout
+            .as_deref()
+            .or(f.between_bytes_timeout.as_deref()),
+        &mut l.between_bytes_timeout,
+    )?;
+    let size = |flag: &str, v: Option<&str>, slot: &mut u64| -> Result<(), String> {
+        if let Some(v) = v {
+            *slot = parse_size(v).map_err(|e| format!("{flag}: {e}"))?;
+        }
+        Ok(())
+    };
+    size(
+        "--max-request-body",
+        flags
+            .max_request_body
+            .as_deref()
+            .or(f.max_request_body.as_deref()),
+        &mut l.max_request_body,
+    )?;
+    size(
+        "--max-response-body",
+        flags
+            .max_response_body
+            .as_deref()
+            .or(f.max_response_body.as_deref()),
+        &mut l.max_response_body,
+    )?;
+    if let Some(n) = flags.max_concurrent_requests.or(f.max_concurrent_requests) {
+        if n == 0 {
+            return Err(
+                "--max-concurrent-requests 0 would refuse every request; expected at least 1"
+                    .into(),
+            );
+        }
+        l.max_concurrent_requests = n;
+    }
+    if let Some(n) = flags.max_requests.or(f.max_requests) {
+        l.max_requests = n;
+    }
+    Ok(l)
+}
+
+async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
+    let mut builder = Runner::builder()
+        .policy(plan.policy)
+        .event_sink(Arc::new(StderrReporter { verbose }));
+    for ca in plan.ca_files {
+        builder = builder.ca_file(ca);
+    }
+    if let Some(path) = &plan.audit_log {
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        match opened {
+            Ok(f) => builder = builder.event_sink(Arc::new(JsonlAuditLog::new(f))),
+            Err(e) => {
+                eprintln!("error: cannot open audit log {}: {e}", path.display());
+                return ExitCode::from(ExitCodeKind::Usage.code());
+            }
+        }
+    }
+    let runner = match builder.build() {
+        Ok(r) => r,
+        Err(e) => {
+            print_error(&e);
+            return ExitCode::from(ExitCodeKind::Usage.code());
+        }
+    };
+    let outcome = match runner.run_file(&file, &plan.guest).await {
+        Ok(o) => o,
+        Err(e) => {
+            print_error(&e);
+            let kind = match e.kind() {
+                ErrorKind::Config => ExitCodeKind::Usage,
+                _ => ExitCodeKind::Load,
+            };
+            return ExitCode::from(kind.code());
+        }
+    };
+    match outcome.status {
+        Ok(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
+        Err(e) => {
+            print_error(&e);
+            ExitCode::from(match e.kind() {
+                ErrorKind::Timeout => ExitCodeKind::Timeout.code(),
+                _ => ExitCodeKind::Trap.code(),
+            })
+        }
+    }
+}

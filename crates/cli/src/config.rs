@@ -1,0 +1,148 @@
+//! The `--config wasmgate.toml` file: everything the flags can say. Unknown keys are
+//! errors. Relative paths are relative to the file's directory. Flags add to it (rules,
+//! CIDRs, CA files, env, dirs) or override it (limits, timeout, memory, audit log).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConfigFile {
+    /// Allow rules, same syntax as `--allow`.
+    #[serde(default)]
+    pub(crate) allow: Vec<String>,
+    /// Special-range addresses to permit, same as `--allow-cidr`.
+    #[serde(default)]
+    pub(crate) allow_cidr: Vec<String>,
+    /// Extra CA certificate PEM files, same as `--ca-cert`.
+    #[serde(default)]
+    pub(crate) ca_certs: Vec<PathBuf>,
+    /// Guest environment, same as `--env`.
+    #[serde(default)]
+    pub(crate) env: BTreeMap<String, String>,
+    /// Preopened directories, same as `--dir` (`HOST[::GUEST]`).
+    #[serde(default)]
+    pub(crate) dirs: Vec<String>,
+    /// Whole-run timeout, same as `--timeout`.
+    pub(crate) timeout: Option<String>,
+    /// Guest memory cap, same as `--max-memory`.
+    pub(crate) max_memory: Option<String>,
+    /// JSONL audit log path, same as `--audit-log`.
+    pub(crate) audit_log: Option<PathBuf>,
+    /// Per-request limits.
+    #[serde(default)]
+    pub(crate) limits: LimitsSection,
+}
+
+/// `[limits]`: names match the flags without `--`, with underscores.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitsSection {
+    pub(crate) connect_timeout: Option<String>,
+    pub(crate) first_byte_timeout: Option<String>,
+    pub(crate) between_bytes_timeout: Option<String>,
+    pub(crate) max_request_body: Option<String>,
+    pub(crate) max_response_body: Option<String>,
+    pub(crate) max_concurrent_requests: Option<usize>,
+    pub(crate) max_requests: Option<u64>,
+}
+
+/// Reads and parses a config file; relative paths in it are made relative to its folder.
+pub(crate) fn load(path: &Path) -> Result<ConfigFile, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        format!(
+            "invalid config file {}: {}; see the \"Config file\" section of the README for the format",
+            path.display(),
+            e.to_string().trim_end()
+        )
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    for ca in &mut file.ca_certs {
+        if ca.is_relative() {
+            *ca = base.join(&*ca);
+        }
+    }
+    if let Some(log) = &mut file.audit_log
+        && log.is_relative()
+    {
+        *log = base.join(&*log);
+    }
+    for dir in &mut file.dirs {
+        let (host, guest) = match dir.split_once("::") {
+            Some((h, g)) => (h.to_string(), Some(g.to_string())),
+            None => (dir.clone(), None),
+        };
+        if Path::new(&host).is_relative() {
+            let joined = base.join(&host).display().to_string();
+            // The guest path defaults to what the user wrote, not the joined host path.
+            *dir = format!("{joined}::{}", guest.unwrap_or(host));
+        }
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ConfigFile, String> {
+        let dir = std::env::temp_dir().join(format!("wasmgate-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("c{}.toml", text.len()));
+        std::fs::write(&path, text).unwrap();
+        load(&path)
+    }
+
+    #[test]
+    fn accepts_every_key() {
+        let c = parse(
+            r#"
+allow = ["https://api.example.com", "GET http://127.0.0.1:8080/v1"]
+allow_cidr = ["10.0.0.0/8"]
+ca_certs = ["corp.pem"]
+env = { TOKEN = "x" }
+dirs = ["data::/data"]
+timeout = "30s"
+max_memory = "256MiB"
+audit_log = "audit.jsonl"
+[limits]
+connect_timeout = "2s"
+first_byte_timeout = "5s"
+between_bytes_timeout = "5s"
+max_request_body = "1MiB"
+max_response_body = "10MiB"
+max_concurrent_requests = 4
+max_requests = 10
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.allow.len(), 2);
+        assert_eq!(c.limits.max_concurrent_requests, Some(4));
+        assert!(c.ca_certs[0].is_absolute() || c.ca_certs[0].starts_with(std::env::temp_dir()));
+        assert!(c.dirs[0].ends_with("::/data"), "{}", c.dirs[0]);
+        assert_eq!(c.env.get("TOKEN").map(String::as_str), Some("x"));
+    }
+
+    #[test]
+    fn rejects_unknown_keys_naming_them() {
+        let e = parse("alow = [\"https://x\"]\n").unwrap_err();
+        assert!(e.contains("unknown field `alow`"), "{e}");
+        let e = parse("[limits]\nmax_body = \"1MiB\"\n").unwrap_err();
+        assert!(e.contains("unknown field `max_body`"), "{e}");
+    }
+
+    #[test]
+    fn rejects_wrong_types_and_missing_files() {
+        let e = parse("allow = \"https://x\"\n").unwrap_err();
+        assert!(e.contains("invalid type"), "{e}");
+        let e = load(Path::new("/nonexistent/wasmgate.toml")).unwrap_err();
+        assert!(
+            e.contains("cannot read config file /nonexistent/wasmgate.toml"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! The `wasmgate` command line: a thin layer that parses flags and config files into the
+//! `wasmgate` library's validated types and prints what happened.
+
+mod cli;
+mod commands;
+mod config;
+mod exit;
+mod report;
+
+pub use exit::ExitCodeKind;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Parses the command line, runs the subcommand and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                ExitCodeKind::Usage.code()
+            } else {
+                0 // --help, --version
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        cli::Command::Run(cmd) => cmd.execute(),
+    }
+}

@@ -1,0 +1,10 @@
+//! Test helpers shared by the host library's and the CLI's tests: real HTTP(S) servers on
+//! `127.0.0.1:0` and guest programs built from source (see `test-programs/`).
+
+mod guests;
+mod server;
+mod tls;
+
+pub use guests::{Guest, guest};
+pub use server::{ServerStats, TestServer};
+pub use tls::TestCa;

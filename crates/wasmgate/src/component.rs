@@ -1,0 +1,145 @@
+//! Components (wasip2): WASI plus `wasi:http`, whose outgoing requests go through the
+//! [`OutboundClient`] via the `WasiHttpHooks::send_request` hook (no fork of wasi-http).
+
+use crate::events::Origin;
+use crate::outbound::{
+    GuestTimeouts, LimitHit, OutboundBody, OutboundClient, OutboundError, OutboundErrorKind,
+    OutboundRequest, TlsFailure,
+};
+use http_body_util::BodyExt;
+use wasmgate_policy::Limit;
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
+    WasiHttpView,
+};
+
+/// Store state of a component run.
+pub(crate) struct ComponentState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) hooks: PolicyHooks,
+    pub(crate) limits: StoreLimits,
+}
+
+impl WasiView for ComponentState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for ComponentState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// The hooks that route every `wasi:http` request through the policy-enforcing client.
+/// Forbidden request headers stay Wasmtime's documented list (`Connection`,
+/// `Keep-Alive`, `Proxy-*`, `Transfer-Encoding`, `Upgrade`, `Host`, `HTTP2-Settings`).
+pub(crate) struct PolicyHooks {
+    pub(crate) client: OutboundClient,
+}
+
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                ),
+                HttpError,
+            >,
+        > + Send,
+>;
+
+impl WasiHttpHooks for PolicyHooks {
+    /// The client sets `Host` (HTTP/1.1) or `:authority` (HTTP/2) from the validated
+    /// target itself, so wasi-http must not add one.
+    fn set_host_header(&mut self) -> bool {
+        false
+    }
+
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        let client = self.client.clone();
+        Box::new(async move {
+            let (parts, body) = request.into_parts();
+            let body: OutboundBody = body
+                .map_err(|e| {
+                    OutboundError::other(
+                        OutboundErrorKind::Protocol,
+                        "",
+                        "",
+                        format!("guest request body failed: {e}"),
+                    )
+                })
+                .boxed_unsync();
+            let timeouts = options
+                .map(|o| GuestTimeouts {
+                    connect: o.connect_timeout,
+                    first_byte: o.first_byte_timeout,
+                    between_bytes: o.between_bytes_timeout,
+                })
+                .unwrap_or_default();
+            let response = client
+                .send(OutboundRequest {
+                    request: http::Request::from_parts(parts, body),
+                    timeouts,
+                    origin: Origin::WasiHttp,
+                })
+                .await
+                .map_err(|e| to_wasi_error(&e))?;
+            let response = response.map(|b| b.map_err(|e| to_wasi_error(&e)).boxed_unsync());
+            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((response, io))
+        })
+    }
+}
+
+/// The `wasi:http` error code a guest sees for each outbound failure.
+pub(crate) fn to_wasi_error(e: &OutboundError) -> HttpError {
+    match e.kind() {
+        OutboundErrorKind::Denied => HttpError::HttpRequestDenied,
+        OutboundErrorKind::AddressDenied => HttpError::DestinationIpProhibited,
+        OutboundErrorKind::Limit => match e.limit() {
+            Some(LimitHit { limit, amount, .. }) => match limit {
+                Limit::ConnectTimeout => HttpError::ConnectionTimeout,
+                Limit::FirstByteTimeout => HttpError::HttpResponseTimeout,
+                Limit::BetweenBytesTimeout => HttpError::ConnectionReadTimeout,
+                Limit::MaxRequestBody => HttpError::HttpRequestBodySize(Some(*amount)),
+                Limit::MaxResponseBody => HttpError::HttpResponseBodySize(Some(*amount)),
+                Limit::MaxConcurrentRequests | Limit::MaxRequests => {
+                    HttpError::ConnectionLimitReached
+                }
+            },
+            None => HttpError::InternalError(Some(e.to_string())),
+        },
+        OutboundErrorKind::InvalidRequest => HttpError::HttpRequestUriInvalid,
+        OutboundErrorKind::Dns => HttpError::DnsError {
+            rcode: Some(e.to_string()),
+            info_code: None,
+        },
+        OutboundErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
+        OutboundErrorKind::Tls => match e.tls_failure() {
+            Some(TlsFailure::Certificate) => HttpError::TlsCertificateError,
+            _ => HttpError::TlsProtocolError,
+        },
+        OutboundErrorKind::Protocol => HttpError::HttpProtocolError,
+    }
+}

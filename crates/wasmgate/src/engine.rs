@@ -1,0 +1,72 @@
+//! The Wasmtime engine and the one epoch ticker that enforces run timeouts.
+
+use crate::{Error, ErrorKind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use wasmtime::{Config, Engine};
+
+/// Granularity of `--timeout`: the ticker advances the engine's epoch this often. Fine
+/// enough for second-scale timeouts, coarse enough that the thread costs nothing.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Epoch deadline for runs without a timeout: far beyond any run's lifetime.
+pub(crate) const NO_DEADLINE: u64 = u64::MAX / 4;
+
+/// Builds the engine every guest of a [`crate::Runner`] runs on.
+pub(crate) fn new_engine() -> Result<Engine, Error> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    // Interrupts guests that spin without calling the host; see `EpochTicker`.
+    config.epoch_interruption(true);
+    Engine::new(&config).map_err(|e| {
+        Error::new(ErrorKind::Internal, "cannot set up the WebAssembly engine")
+            .with_source(crate::error::wasmtime_cause(e))
+    })
+}
+
+/// One thread per engine that advances the epoch (a ticker per run or per request
+/// costs orders of magnitude in throughput: bytecodealliance/wasmtime#11814).
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.weak();
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("wasmgate-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match engine.upgrade() {
+                        Some(e) => e.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .ok();
+        Self { stop, thread }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Epoch ticks for a timeout (at least one).
+pub(crate) fn deadline_ticks(timeout: Option<Duration>) -> u64 {
+    match timeout {
+        None => NO_DEADLINE,
+        Some(t) => (t.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,
+    }
+}

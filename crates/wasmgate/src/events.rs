@@ -1,0 +1,149 @@
+//! Request events: one value per request decision, handed to every subscriber.
+//!
+//! The `-v` printer, the JSONL audit log (and later recording) are subscribers, so adding
+//! one never touches the request path.
+
+use crate::outbound::OutboundError;
+use serde::Serialize;
+use std::fmt;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Whether the policy let a request leave the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Allowed by a rule; the request was (attempted to be) sent.
+    Allowed,
+    /// Refused by the policy (URL rules, address check or a limit) before it was sent.
+    Denied,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Decision::Allowed => "allowed",
+            Decision::Denied => "denied",
+        })
+    }
+}
+
+/// Where a request came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// A component through `wasi:http/outgoing-handler`.
+    WasiHttp,
+    /// A core module through the wasmgate host ABI.
+    HostAbi,
+}
+
+/// One request's decision and outcome, emitted once the request is over
+/// (denied, failed, or its response body finished or dropped).
+#[derive(Debug, Clone)]
+pub struct RequestEvent {
+    /// When the guest issued the request.
+    pub started: SystemTime,
+    /// Which guest interface issued it.
+    pub origin: Origin,
+    /// Request method as sent by the guest.
+    pub method: String,
+    /// Canonical request URL.
+    pub url: String,
+    /// Policy decision.
+    pub decision: Decision,
+    /// The allow rule that matched, if any.
+    pub rule: Option<String>,
+    /// The address the request was sent to, if a connection was used.
+    pub addr: Option<SocketAddr>,
+    /// Response status, if a response head arrived.
+    pub status: Option<u16>,
+    /// Response body bytes delivered to the guest.
+    pub bytes_in: u64,
+    /// Request body bytes sent.
+    pub bytes_out: u64,
+    /// From the request until the event was emitted.
+    pub duration: Duration,
+    /// What went wrong, if anything.
+    pub error: Option<OutboundError>,
+}
+
+impl RequestEvent {
+    /// The event as one JSON object (the audit-log line format, see docs/audit-log.md).
+    pub fn to_json(&self) -> serde_json::Value {
+        let started_ms = self
+            .started
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        serde_json::json!({
+            "time_unix_ms": started_ms,
+            "origin": self.origin,
+            "method": self.method,
+            "url": self.url,
+            "decision": self.decision,
+            "rule": self.rule,
+            "addr": self.addr.map(|a| a.to_string()),
+            "status": self.status,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "duration_ms": self.duration.as_secs_f64() * 1000.0,
+            "error": self.error.as_ref().map(|e| e.to_string()),
+            "error_kind": self.error.as_ref().map(|e| e.kind().as_str()),
+        })
+    }
+}
+
+/// A subscriber to request events. Called on the request path: keep it quick.
+pub trait EventSink: Send + Sync {
+    /// Receives one finished request.
+    fn on_request(&self, event: &RequestEvent);
+}
+
+/// Fan-out of events to every subscriber.
+#[derive(Clone, Default)]
+pub struct EventHub {
+    sinks: Vec<Arc<dyn EventSink>>,
+}
+
+impl EventHub {
+    /// Adds a subscriber.
+    pub fn subscribe(&mut self, sink: Arc<dyn EventSink>) {
+        self.sinks.push(sink);
+    }
+
+    /// Hands the event to every subscriber.
+    pub fn emit(&self, event: &RequestEvent) {
+        for sink in &self.sinks {
+            sink.on_request(event);
+        }
+    }
+}
+
+/// Writes one JSON object per request to a writer (the `--audit-log` file).
+pub struct JsonlAuditLog<W: Write + Send> {
+    out: Mutex<W>,
+}
+
+impl<W: Write + Send> JsonlAuditLog<W> {
+    /// Wraps a writer; each event is written and flushed as one line.
+    pub fn new(out: W) -> Self {
+        Self {
+            out: Mutex::new(out),
+        }
+    }
+}
+
+impl<W: Write + Send> EventSink for JsonlAuditLog<W> {
+    fn on_request(&self, event: &RequestEvent) {
+        let line = event.to_json().to_string();
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        // An audit log that cannot be written must not take the guest down; the
+        // failure is reported through tracing instead.
+        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            tracing::error!("cannot write audit log: {e}");
+        }
+    }
+}

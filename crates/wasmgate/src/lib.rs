@@ -1,0 +1,46 @@
+//! # wasmgate
+//!
+//! Run WebAssembly guests — wasip2 components and wasip1 core modules — and let them make
+//! outbound HTTP(S) requests through one deny-by-default egress policy.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wasmgate::Error> {
+//! use wasmgate::{GuestConfig, Runner};
+//! use wasmgate_policy::{AllowRule, Limits, Policy};
+//!
+//! let rule = AllowRule::parse("https://api.example.com").expect("valid rule");
+//! let runner = Runner::builder()
+//!     .policy(Policy::new(vec![rule], vec![], Limits::default()))
+//!     .build()?;
+//! let outcome = runner
+//!     .run_file("app.wasm".as_ref(), &GuestConfig::default())
+//!     .await?;
+//! std::process::exit(outcome.status?);
+//! # }
+//! ```
+//!
+//! Every request goes through [`OutboundClient`]: URL rules, DNS resolved once and
+//! pinned, address checks, pooled connections, limits, and one [`RequestEvent`] per
+//! request for subscribers such as [`JsonlAuditLog`].
+
+mod component;
+mod engine;
+mod error;
+pub mod events;
+mod kind;
+pub mod outbound;
+mod run;
+mod tls;
+mod wasi;
+
+pub use error::{Error, ErrorKind};
+pub use events::{Decision, EventSink, JsonlAuditLog, Origin, RequestEvent};
+pub use kind::{WasmKind, detect};
+pub use outbound::{
+    GuestTimeouts, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, Resolve,
+    StaticResolver, SystemResolver,
+};
+pub use run::{RunOutcome, Runner, RunnerBuilder};
+pub use tls::TlsConfig;
+pub use wasi::{DEFAULT_MAX_MEMORY, DirGrant, GuestConfig, Stdio};
+pub use wasmgate_policy as policy;

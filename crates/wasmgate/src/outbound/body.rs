@@ -1,0 +1,305 @@
+//! Body wrappers on the request path: byte counting, size limits, the between-bytes
+//! timeout, returning connections to the pool, and emitting the request's event.
+
+use super::HyperBody;
+use super::error::{LimitHit, OutboundError, OutboundErrorKind};
+use super::pool::{Pool, PoolKey};
+use crate::events::{Decision, EventHub, RequestEvent};
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::client::conn::http1;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Sleep;
+use wasmgate_policy::Limit;
+
+/// Error type of request and response bodies.
+pub type BodyError = OutboundError;
+
+/// A request body as the client takes it.
+pub type OutboundBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BodyError>;
+
+/// Names a request for errors raised inside a body.
+#[derive(Clone)]
+pub(crate) struct RequestLabel {
+    pub(crate) method: Arc<str>,
+    pub(crate) url: Arc<str>,
+}
+
+impl RequestLabel {
+    fn limit(&self, hit: LimitHit) -> OutboundError {
+        OutboundError::limited(&self.method, &self.url, hit)
+    }
+}
+
+/// Counts and caps the request body. If hyper lets go of the body before the guest has
+/// finished writing it (the response came first), the rest is drained in the background
+/// so the guest's late writes and `finish` still succeed instead of seeing a reset.
+pub(crate) struct RequestBody {
+    inner: Option<OutboundBody>,
+    sent: Arc<AtomicU64>,
+    max: u64,
+    label: RequestLabel,
+    ended: bool,
+}
+
+impl RequestBody {
+    pub(crate) fn new(
+        inner: OutboundBody,
+        sent: Arc<AtomicU64>,
+        max: u64,
+        label: RequestLabel,
+    ) -> HyperBody {
+        let ended = inner.is_end_stream();
+        RequestBody {
+            inner: Some(inner),
+            sent,
+            max,
+            label,
+            ended,
+        }
+        .boxed_unsync()
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match ready!(Pin::new(inner).poll_frame(cx)) {
+            None => {
+                this.ended = true;
+                Poll::Ready(None)
+            }
+            Some(Err(e)) => {
+                this.ended = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    let total = this.sent.fetch_add(data.len() as u64, Ordering::Relaxed)
+                        + data.len() as u64;
+                    if total > this.max {
+                        this.ended = true;
+                        return Poll::Ready(Some(Err(this
+                            .label
+                            .limit(LimitHit::size(Limit::MaxRequestBody, this.max)))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.inner.as_ref().is_none_or(|b| b.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), |b| b.size_hint())
+    }
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let (Some(mut inner), Ok(rt)) = (self.inner.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let max = self.max;
+        rt.spawn(async move {
+            // Bounded by the request-body limit: a guest cannot make the host read forever.
+            let mut drained = 0u64;
+            while let Some(Ok(frame)) = inner.frame().await {
+                if let Some(d) = frame.data_ref() {
+                    drained += d.len() as u64;
+                    if drained > max {
+                        break;
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Everything needed to report a request once it is over.
+pub(crate) struct EventRecord {
+    pub(crate) hub: EventHub,
+    pub(crate) event: RequestEvent,
+    pub(crate) start: Instant,
+    pub(crate) bytes_out: Arc<AtomicU64>,
+}
+
+impl EventRecord {
+    pub(crate) fn finish(mut self, decision: Decision, error: Option<OutboundError>) {
+        self.event.decision = decision;
+        self.event.duration = self.start.elapsed();
+        self.event.bytes_out = self.bytes_out.load(Ordering::Relaxed);
+        self.event.error = error;
+        self.hub.emit(&self.event);
+    }
+}
+
+/// An HTTP/1.1 connection to hand back to the pool when its response ends.
+pub(crate) struct PoolReturn {
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) key: PoolKey,
+    pub(crate) sender: http1::SendRequest<HyperBody>,
+    pub(crate) addr: SocketAddr,
+}
+
+impl PoolReturn {
+    fn give_back(self) {
+        self.pool.put_h1(self.key, self.sender, self.addr);
+    }
+}
+
+/// The response body handed to adapters: streams frames from the server, enforces the
+/// size limit and the between-bytes timeout, and reports the request when dropped.
+pub struct ResponseBody {
+    inner: hyper::body::Incoming,
+    label: RequestLabel,
+    max: u64,
+    received: u64,
+    between_bytes: Duration,
+    timer: Pin<Box<Sleep>>,
+    done: bool,
+    error: Option<OutboundError>,
+    pool_return: Option<PoolReturn>,
+    _permit: OwnedSemaphorePermit,
+    record: Option<EventRecord>,
+}
+
+impl ResponseBody {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        inner: hyper::body::Incoming,
+        label: RequestLabel,
+        max: u64,
+        between_bytes: Duration,
+        pool_return: Option<PoolReturn>,
+        permit: OwnedSemaphorePermit,
+        mut record: EventRecord,
+        status: u16,
+    ) -> Self {
+        record.event.status = Some(status);
+        let mut body = Self {
+            done: inner.is_end_stream(),
+            inner,
+            label,
+            max,
+            received: 0,
+            between_bytes,
+            timer: Box::pin(tokio::time::sleep(between_bytes)),
+            error: None,
+            pool_return,
+            _permit: permit,
+            record: Some(record),
+        };
+        if body.done {
+            body.finish_ok();
+        }
+        body
+    }
+
+    fn finish_ok(&mut self) {
+        self.done = true;
+        if let Some(p) = self.pool_return.take() {
+            p.give_back();
+        }
+    }
+
+    fn fail(&mut self, e: OutboundError) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.done = true;
+        self.pool_return = None;
+        self.error = Some(e.clone());
+        Poll::Ready(Some(Err(e)))
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(None) => {
+                this.finish_ok();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                let err = OutboundError::other(
+                    OutboundErrorKind::Protocol,
+                    &this.label.method,
+                    &this.label.url,
+                    format!("response body broken off: {e}"),
+                );
+                this.fail(err)
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.received += data.len() as u64;
+                    if this.received > this.max {
+                        let hit = LimitHit::size(Limit::MaxResponseBody, this.max);
+                        return this.fail(this.label.limit(hit));
+                    }
+                }
+                let deadline = tokio::time::Instant::now() + this.between_bytes;
+                this.timer.as_mut().reset(deadline);
+                if this.inner.is_end_stream() {
+                    this.finish_ok();
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Pending => {
+                ready!(this.timer.as_mut().poll(cx));
+                let hit = LimitHit::time(Limit::BetweenBytesTimeout, this.between_bytes);
+                this.fail(this.label.limit(hit))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        if let Some(mut record) = self.record.take() {
+            record.event.bytes_in = self.received;
+            let error = self.error.take();
+            record.finish(Decision::Allowed, error);
+        }
+    }
+}

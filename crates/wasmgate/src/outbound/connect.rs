@@ -1,0 +1,104 @@
+//! Opening connections: TCP to already-checked addresses, then TLS (with ALPN) when the
+//! scheme asks for it, then the HTTP/1.1 or HTTP/2 handshake.
+
+use super::pool::Conn;
+use crate::tls::TlsConfig;
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::io;
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
+use wasmgate_policy::Host;
+
+/// Request body type handed to hyper.
+pub(crate) type HyperBody = UnsyncBoxBody<Bytes, super::body::BodyError>;
+
+/// Why a connection could not be opened (the caller adds request context).
+pub(crate) enum ConnectError {
+    Refused(String),
+    Tls(super::TlsFailure, String),
+    Handshake(String),
+}
+
+/// Connects to the first of `addrs` that answers, then sets up TLS and HTTP.
+pub(crate) async fn connect(
+    addrs: &[SocketAddr],
+    tls: Option<(&TlsConfig, &Host)>,
+) -> Result<(Conn, SocketAddr), ConnectError> {
+    let mut last_err: Option<io::Error> = None;
+    let mut stream = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                stream = Some((s, *addr));
+                break;
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    let Some((stream, addr)) = stream else {
+        let e = last_err.map_or_else(|| "no address to connect to".to_string(), |e| e.to_string());
+        return Err(ConnectError::Refused(format!(
+            "cannot connect to {}: {e}",
+            list(addrs)
+        )));
+    };
+    // Requests are small and latency-bound; Nagle's delay only hurts here.
+    let _ = stream.set_nodelay(true);
+
+    let conn = match tls {
+        None => handshake_h1(TokioIo::new(stream)).await?,
+        Some((tls, host)) => {
+            let tls_stream = tls.connect(host, stream).await?;
+            let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let io = TokioIo::new(tls_stream);
+            if h2 {
+                handshake_h2(io).await?
+            } else {
+                handshake_h1(io).await?
+            }
+        }
+    };
+    Ok((conn, addr))
+}
+
+async fn handshake_h1<I>(io: I) -> Result<Conn, ConnectError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::Builder::new()
+        .handshake::<_, HyperBody>(io)
+        .await
+        .map_err(|e| ConnectError::Handshake(e.to_string()))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("http/1.1 connection ended: {e}");
+        }
+    });
+    Ok(Conn::H1(sender))
+}
+
+async fn handshake_h2<I>(io: I) -> Result<Conn, ConnectError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+        .handshake::<_, HyperBody>(io)
+        .await
+        .map_err(|e| ConnectError::Handshake(e.to_string()))?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("http/2 connection ended: {e}");
+        }
+    });
+    Ok(Conn::H2(sender))
+}
+
+fn list(addrs: &[SocketAddr]) -> String {
+    addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

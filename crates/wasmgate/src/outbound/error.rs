@@ -1,0 +1,244 @@
+//! The one error type of the outbound path. Each adapter maps it to its guest's codes
+//! (wasi:http `ErrorCode`, ABI status) and the CLI prints its `Display` as one human line.
+
+use std::fmt;
+use std::time::Duration;
+use wasmgate_policy::{AddressDenial, Denial, Limit, format_duration, format_size};
+
+/// What kind of failure an [`OutboundError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutboundErrorKind {
+    /// The URL rules refused the request.
+    Denied,
+    /// The destination resolved only to addresses the policy refuses.
+    AddressDenied,
+    /// A limit (size, time, count, concurrency) was hit.
+    Limit,
+    /// The request itself was malformed (URL, method, header).
+    InvalidRequest,
+    /// Name resolution failed.
+    Dns,
+    /// The server refused or reset the TCP connection.
+    ConnectionRefused,
+    /// TLS handshake or certificate verification failed.
+    Tls,
+    /// The connection broke or the server spoke invalid HTTP.
+    Protocol,
+}
+
+impl OutboundErrorKind {
+    /// Stable lower-case name used in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Denied => "denied",
+            Self::AddressDenied => "address-denied",
+            Self::Limit => "limit",
+            Self::InvalidRequest => "invalid-request",
+            Self::Dns => "dns",
+            Self::ConnectionRefused => "connection-refused",
+            Self::Tls => "tls",
+            Self::Protocol => "protocol",
+        }
+    }
+}
+
+/// Why a TLS connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// The server's certificate is not trusted or does not match the name.
+    Certificate,
+    /// Anything else in the handshake.
+    Protocol,
+}
+
+/// Which limit fired, with the configured value, so the message can name it and its flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitHit {
+    /// The limit.
+    pub limit: Limit,
+    /// Its configured value, formatted ("10s", "1 MiB", "64").
+    pub value: String,
+    /// The same value as a number: bytes, milliseconds or a count.
+    pub amount: u64,
+}
+
+impl LimitHit {
+    pub(crate) fn time(limit: Limit, d: Duration) -> Self {
+        Self {
+            limit,
+            value: format_duration(d),
+            amount: d.as_millis() as u64,
+        }
+    }
+    pub(crate) fn size(limit: Limit, n: u64) -> Self {
+        Self {
+            limit,
+            value: format_size(n),
+            amount: n,
+        }
+    }
+    pub(crate) fn count(limit: Limit, n: u64) -> Self {
+        Self {
+            limit,
+            value: n.to_string(),
+            amount: n,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Detail {
+    Denied(Denial),
+    AddressDenied(AddressDenial),
+    Limit(LimitHit),
+    Tls(TlsFailure, String),
+    Message(String),
+}
+
+/// A request that could not be completed, with the request it concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundError {
+    kind: OutboundErrorKind,
+    method: String,
+    url: String,
+    detail: Detail,
+}
+
+impl OutboundError {
+    pub(crate) fn denied(method: &str, url: &str, denial: Denial) -> Self {
+        Self::new(
+            OutboundErrorKind::Denied,
+            method,
+            url,
+            Detail::Denied(denial),
+        )
+    }
+    pub(crate) fn address_denied(method: &str, url: &str, denial: AddressDenial) -> Self {
+        Self::new(
+            OutboundErrorKind::AddressDenied,
+            method,
+            url,
+            Detail::AddressDenied(denial),
+        )
+    }
+    pub(crate) fn limited(method: &str, url: &str, hit: LimitHit) -> Self {
+        Self::new(OutboundErrorKind::Limit, method, url, Detail::Limit(hit))
+    }
+    pub(crate) fn tls(method: &str, url: &str, failure: TlsFailure, msg: String) -> Self {
+        Self::new(
+            OutboundErrorKind::Tls,
+            method,
+            url,
+            Detail::Tls(failure, msg),
+        )
+    }
+    pub(crate) fn other(
+        kind: OutboundErrorKind,
+        method: &str,
+        url: &str,
+        msg: impl Into<String>,
+    ) -> Self {
+        Self::new(kind, method, url, Detail::Message(msg.into()))
+    }
+    fn new(kind: OutboundErrorKind, method: &str, url: &str, detail: Detail) -> Self {
+        Self {
+            kind,
+            method: method.to_string(),
+            url: url.to_string(),
+            detail,
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> OutboundErrorKind {
+        self.kind
+    }
+    /// The request method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+    /// The request URL (it may carry secrets in its query: redact before sharing).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+    /// The policy denial, for [`OutboundErrorKind::Denied`].
+    pub fn denial(&self) -> Option<&Denial> {
+        match &self.detail {
+            Detail::Denied(d) => Some(d),
+            _ => None,
+        }
+    }
+    /// The address denial, for [`OutboundErrorKind::AddressDenied`].
+    pub fn address_denial(&self) -> Option<&AddressDenial> {
+        match &self.detail {
+            Detail::AddressDenied(d) => Some(d),
+            _ => None,
+        }
+    }
+    /// The limit that fired, for [`OutboundErrorKind::Limit`].
+    pub fn limit(&self) -> Option<&LimitHit> {
+        match &self.detail {
+            Detail::Limit(l) => Some(l),
+            _ => None,
+        }
+    }
+    /// The TLS failure class, for [`OutboundErrorKind::Tls`].
+    pub fn tls_failure(&self) -> Option<TlsFailure> {
+        match &self.detail {
+            Detail::Tls(t, _) => Some(*t),
+            _ => None,
+        }
+    }
+    /// True when the policy (rules, addresses or limits) stopped the request.
+    pub fn is_policy(&self) -> bool {
+        matches!(
+            self.kind,
+            OutboundErrorKind::Denied | OutboundErrorKind::AddressDenied | OutboundErrorKind::Limit
+        )
+    }
+}
+
+impl fmt::Display for OutboundError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (m, u) = (&self.method, &self.url);
+        match &self.detail {
+            Detail::Denied(d) => {
+                write!(f, "denied {m} {u}: {d}; to allow it, add: {}", d.suggestion)
+            }
+            Detail::AddressDenied(d) => {
+                write!(f, "denied {m} {u}: {d}; to allow it, add: {}", d.suggestion)
+            }
+            Detail::Limit(l) => write!(
+                f,
+                "{m} {u} stopped: {} limit of {} reached; raise it with {} (or `{}` in the config file)",
+                limit_name(l.limit),
+                l.value,
+                l.limit.flag(),
+                l.limit.config_key()
+            ),
+            Detail::Tls(TlsFailure::Certificate, msg) => write!(
+                f,
+                "{m} {u} failed: TLS certificate not accepted: {msg}; if the server uses a private CA, pass it with --ca-cert FILE.pem"
+            ),
+            Detail::Tls(TlsFailure::Protocol, msg) => {
+                write!(f, "{m} {u} failed: TLS handshake failed: {msg}")
+            }
+            Detail::Message(msg) => write!(f, "{m} {u} failed: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for OutboundError {}
+
+fn limit_name(l: Limit) -> &'static str {
+    match l {
+        Limit::ConnectTimeout => "connect timeout",
+        Limit::FirstByteTimeout => "first-byte timeout",
+        Limit::BetweenBytesTimeout => "between-bytes timeout",
+        Limit::MaxRequestBody => "request body size",
+        Limit::MaxResponseBody => "response body size",
+        Limit::MaxConcurrentRequests => "concurrent request",
+        Limit::MaxRequests => "requests-per-run",
+    }
+}

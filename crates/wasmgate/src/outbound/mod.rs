@@ -1,0 +1,447 @@
+//! The outbound client: the single place a guest request leaves the machine.
+//!
+//! policy check → resolve once (pinned) → address check → connect (pooled, TLS, h1/h2)
+//! → limits (timeouts, sizes, concurrency, count) → one event per request.
+
+mod body;
+pub(crate) mod connect;
+mod error;
+mod pool;
+mod resolve;
+
+pub use body::{BodyError, OutboundBody, ResponseBody};
+pub use error::{LimitHit, OutboundError, OutboundErrorKind, TlsFailure};
+pub use resolve::{Resolve, ResolveFuture, StaticResolver, SystemResolver};
+
+use crate::events::{Decision, EventHub, Origin, RequestEvent};
+use crate::tls::TlsConfig;
+use body::{EventRecord, PoolReturn, RequestBody, RequestLabel};
+use connect::{ConnectError, HyperBody};
+use pool::{Conn, Pool, PoolKey};
+use resolve::DnsPins;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::Semaphore;
+use wasmgate_policy::{AllowRule, Host, Limit, Policy, RequestTarget, Scheme};
+
+/// Timeouts a guest asked for on one request; each is capped by the policy's limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GuestTimeouts {
+    /// Connect (and TLS/HTTP handshake) timeout.
+    pub connect: Option<Duration>,
+    /// Time to the response head.
+    pub first_byte: Option<Duration>,
+    /// Longest gap between response body frames.
+    pub between_bytes: Option<Duration>,
+}
+
+/// A request as both adapters hand it to the client.
+pub struct OutboundRequest {
+    /// Method, absolute URI (scheme + authority + path) and headers. Any `Host` header is
+    /// replaced by the validated authority.
+    pub request: http::Request<OutboundBody>,
+    /// The guest's own timeouts.
+    pub timeouts: GuestTimeouts,
+    /// Which interface issued it.
+    pub origin: Origin,
+}
+
+/// Sends guest requests under one policy. Cheap to clone; one per run.
+#[derive(Clone)]
+pub struct OutboundClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    policy: Arc<Policy>,
+    pins: DnsPins,
+    tls: TlsConfig,
+    pool: Arc<Pool>,
+    events: EventHub,
+    concurrency: Arc<Semaphore>,
+    started: AtomicU64,
+}
+
+impl OutboundClient {
+    /// A client for one run: its own DNS pins, connection pool and request count.
+    pub fn new(
+        policy: Arc<Policy>,
+        resolver: Arc<dyn Resolve>,
+        tls: TlsConfig,
+        events: EventHub,
+    ) -> Self {
+        let concurrency = Arc::new(Semaphore::new(policy.limits().max_concurrent_requests));
+        Self {
+            inner: Arc::new(Inner {
+                policy,
+                pins: DnsPins::new(resolver),
+                tls,
+                pool: Arc::default(),
+                events,
+                concurrency,
+                started: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The policy this client enforces.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// Checks, sends and returns the response head with a streaming body. Every outcome
+    /// (denial, failure, completion) is reported to the event subscribers exactly once.
+    pub async fn send(
+        &self,
+        req: OutboundRequest,
+    ) -> Result<http::Response<ResponseBody>, OutboundError> {
+        let start = Instant::now();
+        let (parts, body) = req.request.into_parts();
+        let method = parts.method.as_str().to_string();
+        let uri_text = parts.uri.to_string();
+        let mut record = EventRecord {
+            hub: self.inner.events.clone(),
+            event: RequestEvent {
+                started: SystemTime::now(),
+                origin: req.origin,
+                method: method.clone(),
+                url: uri_text.clone(),
+                decision: Decision::Denied,
+                rule: None,
+                addr: None,
+                status: None,
+                bytes_in: 0,
+                bytes_out: 0,
+                duration: Duration::ZERO,
+                error: None,
+            },
+            start,
+            bytes_out: Arc::new(AtomicU64::new(0)),
+        };
+        let mut stage = Stage::Checking;
+        let result = self
+            .send_inner(parts, body, req.timeouts, &mut record, &mut stage)
+            .await;
+        match result {
+            Ok(Sent { response, finish }) => Ok(finish(response, record)),
+            Err(e) => {
+                let decision = match stage {
+                    Stage::Checking => Decision::Denied,
+                    Stage::Sending => Decision::Allowed,
+                };
+                record.finish(decision, Some(e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    async fn send_inner(
+        &self,
+        parts: http::request::Parts,
+        body: OutboundBody,
+        timeouts: GuestTimeouts,
+        record: &mut EventRecord,
+        stage: &mut Stage,
+    ) -> Result<Sent, OutboundError> {
+        let inner = &self.inner;
+        let limits = inner.policy.limits();
+        let method_owned = parts.method.to_string();
+        let method = method_owned.as_str();
+        let raw_url = record.event.url.clone();
+        let invalid = |msg: String| {
+            OutboundError::other(OutboundErrorKind::InvalidRequest, method, &raw_url, msg)
+        };
+
+        let scheme = parts.uri.scheme_str().unwrap_or("");
+        let authority = parts.uri.authority().map_or("", |a| a.as_str());
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let target = RequestTarget::from_parts(method, scheme, authority, path)
+            .map_err(|e| invalid(e.to_string()))?;
+        let url = target.url();
+        record.event.url = url.clone();
+        let label = RequestLabel {
+            method: method.into(),
+            url: url.as_str().into(),
+        };
+
+        let n = inner.started.fetch_add(1, Ordering::Relaxed) + 1;
+        if n > limits.max_requests {
+            let hit = LimitHit::count(Limit::MaxRequests, limits.max_requests);
+            return Err(OutboundError::limited(method, &url, hit));
+        }
+
+        let rule = inner
+            .policy
+            .check_request(&target)
+            .map_err(|d| OutboundError::denied(method, &url, d))?;
+        record.event.rule = Some(rule.as_str().to_string());
+
+        if let Some(len) = content_length(&parts.headers)
+            && len > limits.max_request_body
+        {
+            let hit = LimitHit::size(Limit::MaxRequestBody, limits.max_request_body);
+            return Err(OutboundError::limited(method, &url, hit));
+        }
+
+        let connect_timeout = limits.effective_timeout(Limit::ConnectTimeout, timeouts.connect);
+        let permit =
+            tokio::time::timeout(connect_timeout, inner.concurrency.clone().acquire_owned())
+                .await
+                .map_err(|_| {
+                    let hit = LimitHit::count(
+                        Limit::MaxConcurrentRequests,
+                        limits.max_concurrent_requests as u64,
+                    );
+                    OutboundError::limited(method, &url, hit)
+                })?
+                .map_err(|_| invalid("the client is shutting down".into()))?;
+
+        let key = PoolKey {
+            scheme: match target.scheme {
+                Scheme::Http => "http",
+                Scheme::Https => "https",
+            },
+            host: target.host.to_string(),
+            port: target.port,
+            rule: rule.as_str().to_string(),
+        };
+        let (conn, addr) = match inner.pool.checkout(&key).await {
+            Some(found) => found,
+            None => {
+                let addrs = self
+                    .allowed_addrs(&target, rule, &label, connect_timeout)
+                    .await?;
+                *stage = Stage::Sending;
+                let tls = match target.scheme {
+                    Scheme::Https => Some((&inner.tls, &target.host)),
+                    Scheme::Http => None,
+                };
+                let (conn, addr) =
+                    tokio::time::timeout(connect_timeout, connect::connect(&addrs, tls))
+                        .await
+                        .map_err(|_| {
+                            let hit = LimitHit::time(Limit::ConnectTimeout, connect_timeout);
+                            OutboundError::limited(method, &url, hit)
+                        })?
+                        .map_err(|e| connect_error(method, &url, e))?;
+                if let Conn::H2(h2) = &conn {
+                    inner.pool.put_h2(key.clone(), h2.clone(), addr);
+                }
+                (conn, addr)
+            }
+        };
+        *stage = Stage::Sending;
+        record.event.addr = Some(addr);
+
+        let body = RequestBody::new(
+            body,
+            record.bytes_out.clone(),
+            limits.max_request_body,
+            label.clone(),
+        );
+        let request = build_request(parts, body, &target, matches!(conn, Conn::H2(_)))
+            .map_err(|e| invalid(e.to_string()))?;
+
+        let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
+        let (response, pool_return) = tokio::time::timeout(first_byte, async {
+            match conn {
+                Conn::H1(mut sender) => {
+                    sender.ready().await?;
+                    let res = sender.send_request(request).await?;
+                    let back = PoolReturn {
+                        pool: inner.pool.clone(),
+                        key,
+                        sender,
+                        addr,
+                    };
+                    Ok((res, Some(back)))
+                }
+                Conn::H2(mut sender) => {
+                    sender.ready().await?;
+                    Ok((sender.send_request(request).await?, None))
+                }
+            }
+        })
+        .await
+        .map_err(|_| {
+            OutboundError::limited(
+                method,
+                &url,
+                LimitHit::time(Limit::FirstByteTimeout, first_byte),
+            )
+        })?
+        .map_err(|e: hyper::Error| hyper_error(method, &url, e))?;
+
+        if let Some(len) = content_length(response.headers())
+            && len > limits.max_response_body
+        {
+            let hit = LimitHit::size(Limit::MaxResponseBody, limits.max_response_body);
+            return Err(OutboundError::limited(method, &url, hit));
+        }
+
+        let between = limits.effective_timeout(Limit::BetweenBytesTimeout, timeouts.between_bytes);
+        let max_response = limits.max_response_body;
+        Ok(Sent {
+            response,
+            finish: Box::new(move |response, record| {
+                let status = response.status().as_u16();
+                response.map(|incoming| {
+                    ResponseBody::new(
+                        incoming,
+                        label,
+                        max_response,
+                        between,
+                        pool_return,
+                        permit,
+                        record,
+                        status,
+                    )
+                })
+            }),
+        })
+    }
+
+    /// Resolves (once per run) and keeps only the addresses the policy lets this rule dial.
+    async fn allowed_addrs(
+        &self,
+        target: &RequestTarget,
+        rule: &AllowRule,
+        label: &RequestLabel,
+        timeout: Duration,
+    ) -> Result<Vec<SocketAddr>, OutboundError> {
+        let (method, url) = (&*label.method, &*label.url);
+        let ips: Vec<IpAddr> = match &target.host {
+            Host::Ip(ip) => vec![*ip],
+            Host::Name(name) => {
+                let found = tokio::time::timeout(timeout, self.inner.pins.lookup(name))
+                    .await
+                    .map_err(|_| {
+                        OutboundError::other(
+                            OutboundErrorKind::Dns,
+                            method,
+                            url,
+                            format!("DNS lookup of {name} timed out"),
+                        )
+                    })?;
+                found
+                    .map_err(|(_, msg)| {
+                        OutboundError::other(
+                            OutboundErrorKind::Dns,
+                            method,
+                            url,
+                            format!("DNS lookup of {name} failed: {msg}"),
+                        )
+                    })?
+                    .to_vec()
+            }
+        };
+        let mut first_denial = None;
+        let mut allowed = Vec::new();
+        for ip in ips {
+            match self.inner.policy.check_address(rule, ip) {
+                Ok(()) => allowed.push(SocketAddr::new(ip, target.port)),
+                Err(d) => {
+                    first_denial.get_or_insert(d);
+                }
+            }
+        }
+        match (allowed.is_empty(), first_denial) {
+            (true, Some(d)) => Err(OutboundError::address_denied(method, url, d)),
+            _ => Ok(allowed),
+        }
+    }
+}
+
+enum Stage {
+    /// Policy checks; a failure here means the request never left.
+    Checking,
+    /// Connecting or exchanging; a failure here is an allowed request that failed.
+    Sending,
+}
+
+type Finish = Box<
+    dyn FnOnce(http::Response<hyper::body::Incoming>, EventRecord) -> http::Response<ResponseBody>
+        + Send,
+>;
+
+struct Sent {
+    response: http::Response<hyper::body::Incoming>,
+    finish: Finish,
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Rebuilds the request for the wire. HTTP/1.1 gets origin-form and a `Host` taken from
+/// the validated target; HTTP/2 gets the absolute URI (hyper turns it into `:authority`)
+/// and no `Host` header, which HTTP/2 servers reject.
+fn build_request(
+    parts: http::request::Parts,
+    body: HyperBody,
+    target: &RequestTarget,
+    h2: bool,
+) -> Result<http::Request<HyperBody>, http::Error> {
+    let mut headers = parts.headers;
+    headers.remove(http::header::HOST);
+    let uri = if h2 {
+        http::Uri::builder()
+            .scheme(target.scheme.to_string().as_str())
+            .authority(target.authority())
+            .path_and_query(target.path_and_query.as_str())
+            .build()?
+    } else {
+        headers.insert(
+            http::header::HOST,
+            http::HeaderValue::from_str(&target.authority())?,
+        );
+        http::Uri::builder()
+            .path_and_query(target.path_and_query.as_str())
+            .build()?
+    };
+    let mut req = http::Request::builder()
+        .method(parts.method)
+        .uri(uri)
+        .version(if h2 {
+            http::Version::HTTP_2
+        } else {
+            http::Version::HTTP_11
+        })
+        .body(body)?;
+    *req.headers_mut() = headers;
+    Ok(req)
+}
+
+fn connect_error(method: &str, url: &str, e: ConnectError) -> OutboundError {
+    match e {
+        ConnectError::Refused(msg) => {
+            OutboundError::other(OutboundErrorKind::ConnectionRefused, method, url, msg)
+        }
+        ConnectError::Tls(failure, msg) => OutboundError::tls(method, url, failure, msg),
+        ConnectError::Handshake(msg) => OutboundError::other(
+            OutboundErrorKind::Protocol,
+            method,
+            url,
+            format!("HTTP handshake failed: {msg}"),
+        ),
+    }
+}
+
+/// A body error of ours (a limit) travels through hyper as the error's source.
+fn hyper_error(method: &str, url: &str, e: hyper::Error) -> OutboundError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if let Some(ours) = err.downcast_ref::<OutboundError>() {
+            return ours.clone();
+        }
+        source = err.source();
+    }
+    OutboundError::other(OutboundErrorKind::Protocol, method, url, e.to_string())
+}

@@ -1,0 +1,104 @@
+//! Keep-alive connection pool: HTTP/1.1 connections are reused one exchange at a time,
+//! an HTTP/2 connection is shared by every request to its destination.
+
+use super::connect::HyperBody;
+use hyper::client::conn::{http1, http2};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Idle HTTP/1.1 connections kept per destination. Enough for a guest's usual burst of
+/// parallel requests to one API, small enough that a run never hoards sockets.
+const MAX_IDLE_PER_DESTINATION: usize = 32;
+
+/// An idle connection older than this is closed rather than reused: servers commonly
+/// drop idle keep-alive connections after 60–120 s, and a reused dead socket costs an error.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(55);
+
+/// How long a checkout waits for a returned connection to finish its previous exchange.
+/// A connection comes back only after its response body ended, so this is normally
+/// immediate; a connection still busy after this is skipped.
+const READY_WAIT: Duration = Duration::from_millis(500);
+
+/// An established connection.
+pub(crate) enum Conn {
+    H1(http1::SendRequest<HyperBody>),
+    H2(http2::SendRequest<HyperBody>),
+}
+
+/// Connections are shared only between requests with the same scheme, host, port and
+/// allow rule, because the rule decides which addresses may be dialled.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PoolKey {
+    pub(crate) scheme: &'static str,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) rule: String,
+}
+
+#[derive(Default)]
+struct Entry {
+    h2: Option<(http2::SendRequest<HyperBody>, SocketAddr)>,
+    idle_h1: Vec<(http1::SendRequest<HyperBody>, SocketAddr, Instant)>,
+}
+
+#[derive(Default)]
+pub(crate) struct Pool {
+    entries: Mutex<HashMap<PoolKey, Entry>>,
+}
+
+impl Pool {
+    /// A live connection for `key`, if one is idle (HTTP/1.1) or shareable (HTTP/2).
+    pub(crate) async fn checkout(&self, key: &PoolKey) -> Option<(Conn, SocketAddr)> {
+        loop {
+            let (mut sender, addr) = {
+                let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+                let entry = entries.get_mut(key)?;
+                if let Some((h2, addr)) = &entry.h2 {
+                    if !h2.is_closed() {
+                        return Some((Conn::H2(h2.clone()), *addr));
+                    }
+                    entry.h2 = None;
+                }
+                let now = Instant::now();
+                entry
+                    .idle_h1
+                    .retain(|(s, _, since)| !s.is_closed() && now - *since < IDLE_TIMEOUT);
+                let (s, addr, _) = entry.idle_h1.pop()?;
+                (s, addr)
+            };
+            if let Ok(Ok(())) = tokio::time::timeout(READY_WAIT, sender.ready()).await {
+                return Some((Conn::H1(sender), addr));
+            }
+        }
+    }
+
+    /// Returns an HTTP/1.1 connection whose exchange has ended.
+    pub(crate) fn put_h1(
+        &self,
+        key: PoolKey,
+        sender: http1::SendRequest<HyperBody>,
+        addr: SocketAddr,
+    ) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.entry(key).or_default();
+        if entry.idle_h1.len() < MAX_IDLE_PER_DESTINATION {
+            entry.idle_h1.push((sender, addr, Instant::now()));
+        }
+    }
+
+    /// Shares an HTTP/2 connection with later requests.
+    pub(crate) fn put_h2(
+        &self,
+        key: PoolKey,
+        sender: http2::SendRequest<HyperBody>,
+        addr: SocketAddr,
+    ) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.entry(key).or_default().h2 = Some((sender, addr));
+    }
+}

@@ -1,0 +1,310 @@
+//! Running one guest: load, tell its kind, link WASI (+ wasi:http for components),
+//! apply memory and time limits, and report how it ended.
+
+use crate::component::{ComponentState, PolicyHooks};
+use crate::engine::{EpochTicker, deadline_ticks};
+use crate::events::{EventHub, EventSink};
+use crate::kind::{WasmKind, detect};
+use crate::outbound::{OutboundClient, Resolve, SystemResolver};
+use crate::tls::TlsConfig;
+use crate::wasi::{Captured, GuestConfig};
+use crate::{Error, ErrorKind};
+use bytes::Bytes;
+use std::path::Path;
+use std::sync::Arc;
+use wasmgate_policy::{Policy, format_duration, format_size};
+use wasmtime::component::{Component, Linker as ComponentLinker, ResourceTable};
+use wasmtime::{Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi_http::WasiHttpCtx;
+
+/// How a guest's run ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// `Ok(code)` when the guest returned or called `exit`; `Err` for a trap or timeout
+    /// (kinds [`ErrorKind::Trap`], [`ErrorKind::Timeout`]).
+    pub status: Result<i32, Error>,
+    /// Captured stdout (with [`crate::Stdio::Capture`]).
+    pub stdout: Bytes,
+    /// Captured stderr (with [`crate::Stdio::Capture`]).
+    pub stderr: Bytes,
+}
+
+/// Runs guests under one policy. Build one with [`Runner::builder`]; reuse it for many runs.
+pub struct Runner {
+    engine: Engine,
+    _ticker: EpochTicker,
+    policy: Arc<Policy>,
+    resolver: Arc<dyn Resolve>,
+    tls: TlsConfig,
+    events: EventHub,
+}
+
+/// Configures a [`Runner`].
+pub struct RunnerBuilder {
+    policy: Policy,
+    resolver: Arc<dyn Resolve>,
+    ca_files: Vec<std::path::PathBuf>,
+    events: EventHub,
+}
+
+impl Runner {
+    /// A builder with a deny-everything policy, the system resolver and web roots.
+    pub fn builder() -> RunnerBuilder {
+        RunnerBuilder {
+            policy: Policy::deny_all(),
+            resolver: Arc::new(SystemResolver),
+            ca_files: Vec::new(),
+            events: EventHub::default(),
+        }
+    }
+
+    /// The policy every request of every run is checked against.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Reads and runs a `.wasm` file.
+    pub async fn run_file(&self, path: &Path, config: &GuestConfig) -> Result<RunOutcome, Error> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Load,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        self.run_bytes(&bytes, &path.display().to_string(), config)
+            .await
+    }
+
+    /// Runs a guest from memory; `name` is used in messages. Errors are load, link and
+    /// configuration problems; how the guest itself ended is in [`RunOutcome::status`].
+    pub async fn run_bytes(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        config: &GuestConfig,
+    ) -> Result<RunOutcome, Error> {
+        let kind = detect(bytes, name)?;
+        let client = OutboundClient::new(
+            self.policy.clone(),
+            self.resolver.clone(),
+            self.tls.clone(),
+            self.events.clone(),
+        );
+        let (builder, captured) = crate::wasi::builder(config)?;
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(config.max_memory).unwrap_or(usize::MAX))
+            .trap_on_grow_failure(true)
+            .build();
+        let ticks = deadline_ticks(config.timeout);
+        let run = async {
+            match kind {
+                WasmKind::Component => {
+                    self.run_component(bytes, name, builder, client, limits, ticks)
+                        .await
+                }
+                WasmKind::CoreModule => self.run_core(bytes, name, builder, limits, ticks).await,
+            }
+        };
+        let status = match config.timeout {
+            // The epoch deadline stops guests spinning in wasm; this stops guests blocked
+            // in the host (waiting on a slow server).
+            Some(t) => match tokio::time::timeout(t, run).await {
+                Ok(r) => r,
+                Err(_) => Ok(Err(timeout_error(t))),
+            },
+            None => run.await,
+        }?;
+        let status = status.map_err(|e| refine(e, config));
+        let (stdout, stderr) = captured
+            .as_ref()
+            .map(Captured::contents)
+            .unwrap_or_default();
+        Ok(RunOutcome {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    async fn run_component(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        mut builder: wasmtime_wasi::WasiCtxBuilder,
+        client: OutboundClient,
+        limits: StoreLimits,
+        ticks: u64,
+    ) -> Result<Result<i32, Error>, Error> {
+        let component = Component::new(&self.engine, bytes).map_err(|e| load_error(name, e))?;
+        let mut linker = ComponentLinker::<ComponentState>::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
+        let state = ComponentState {
+            wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: PolicyHooks { client },
+            limits,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(ticks);
+        let command = Command::instantiate_async(&mut store, &component, &linker)
+            .await
+            .map_err(|e| link_error(name, e))?;
+        Ok(match command.wasi_cli_run().call_run(&mut store).await {
+            Ok(Ok(())) => Ok(0),
+            Ok(Err(())) => Ok(1),
+            Err(e) => guest_end(e),
+        })
+    }
+
+    async fn run_core(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        mut builder: wasmtime_wasi::WasiCtxBuilder,
+        limits: StoreLimits,
+        ticks: u64,
+    ) -> Result<Result<i32, Error>, Error> {
+        struct CoreState {
+            wasi: WasiP1Ctx,
+            limits: StoreLimits,
+        }
+        let module = Module::new(&self.engine, bytes).map_err(|e| load_error(name, e))?;
+        let mut linker = Linker::<CoreState>::new(&self.engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s| &mut s.wasi).map_err(internal)?;
+        let mut store = Store::new(
+            &self.engine,
+            CoreState {
+                wasi: builder.build_p1(),
+                limits,
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(ticks);
+        let instance = match linker.instantiate_async(&mut store, &module).await {
+            Ok(i) => i,
+            Err(e) if e.downcast_ref::<wasmtime::Trap>().is_some() => return Ok(guest_end(e)),
+            Err(e) => return Err(link_error(name, e)),
+        };
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Link,
+                    format!("{name} has no `_start` export: it is not a WASI command (a library/reactor module cannot be run)"),
+                )
+            })?;
+        Ok(match start.call_async(&mut store, ()).await {
+            Ok(()) => Ok(0),
+            Err(e) => guest_end(e),
+        })
+    }
+}
+
+impl RunnerBuilder {
+    /// The egress policy (default: deny everything).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+    /// The resolver for host names (default: the system's). Tests inject a
+    /// [`crate::StaticResolver`].
+    pub fn resolver(mut self, resolver: Arc<dyn Resolve>) -> Self {
+        self.resolver = resolver;
+        self
+    }
+    /// Adds a PEM file of CA certificates to trust besides the web roots.
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_files.push(path.into());
+        self
+    }
+    /// Subscribes to request events.
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events.subscribe(sink);
+        self
+    }
+    /// Validates everything and sets up the engine.
+    pub fn build(self) -> Result<Runner, Error> {
+        let tls = TlsConfig::new(&self.ca_files)?;
+        let engine = crate::engine::new_engine()?;
+        let ticker = EpochTicker::start(&engine);
+        Ok(Runner {
+            engine,
+            _ticker: ticker,
+            policy: Arc::new(self.policy),
+            resolver: self.resolver,
+            tls,
+            events: self.events,
+        })
+    }
+}
+
+fn internal(e: wasmtime::Error) -> Error {
+    Error::new(ErrorKind::Internal, "cannot link WASI into the guest")
+        .with_source(crate::error::wasmtime_cause(e))
+}
+
+fn load_error(name: &str, e: wasmtime::Error) -> Error {
+    Error::new(
+        ErrorKind::Load,
+        format!("cannot compile {name}: it is not a valid WebAssembly module or component"),
+    )
+    .with_source(crate::error::wasmtime_cause(e))
+}
+
+fn link_error(name: &str, e: wasmtime::Error) -> Error {
+    Error::new(
+        ErrorKind::Link,
+        format!("cannot start {name}: it imports something wasmgate does not provide (run `wasmgate doctor {name}` for details)"),
+    )
+    .with_source(crate::error::wasmtime_cause(e))
+}
+
+fn timeout_error(t: std::time::Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "the guest ran longer than the --timeout of {}; raise it with --timeout",
+            format_duration(t)
+        ),
+    )
+}
+
+/// An exit request is a normal end; anything else is a trap.
+fn guest_end(e: wasmtime::Error) -> Result<i32, Error> {
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Ok(exit.0);
+    }
+    Err(Error::new(ErrorKind::Trap, "the guest trapped")
+        .with_source(crate::error::wasmtime_cause(e)))
+}
+
+/// Names the limit behind traps that a limit caused.
+fn refine(e: Error, config: &GuestConfig) -> Error {
+    if e.kind() != ErrorKind::Trap {
+        return e;
+    }
+    let chain = format!("{:?}", std::error::Error::source(&e).map(|s| s.to_string()));
+    if chain.contains("forcing trap when growing memory") {
+        return Error::new(
+            ErrorKind::Trap,
+            format!(
+                "the guest tried to use more memory than the --max-memory of {}; raise it with --max-memory",
+                format_size(config.max_memory)
+            ),
+        )
+        .with_source(e);
+    }
+    if chain.contains("epoch deadline") || chain.contains("interrupt") {
+        if let Some(t) = config.timeout {
+            return timeout_error(t).with_source(e);
+        }
+    }
+    e
+}
