@@ -38,7 +38,7 @@ pub use events::{Decision, EventSink, JsonlAuditLog, Origin, RequestEvent};
 pub use kind::{WasmKind, detect};
 pub use outbound::{
     GuestTimeouts, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, Resolve,
-    StaticResolver, SystemResolver,
+    ResolveFuture, StaticResolver, SystemResolver,
 };
 pub use run::{RunOutcome, Runner, RunnerBuilder};
 pub use tls::TlsConfig;

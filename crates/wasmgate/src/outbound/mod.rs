@@ -150,6 +150,18 @@ impl OutboundClient {
         let method_owned = parts.method.to_string();
         let method = method_owned.as_str();
         let raw_url = record.event.url.clone();
+        // Wrapped first: if the request is refused below, dropping the wrapper keeps the
+        // guest's body stream writable (drained), so a guest that writes its body after
+        // sending the head (wstd does) sees the refusal, not a reset connection.
+        let body = RequestBody::new(
+            body,
+            record.bytes_out.clone(),
+            limits.max_request_body,
+            RequestLabel {
+                method: method.into(),
+                url: raw_url.as_str().into(),
+            },
+        );
         let invalid = |msg: String| {
             OutboundError::other(OutboundErrorKind::InvalidRequest, method, &raw_url, msg)
         };
@@ -235,12 +247,6 @@ impl OutboundClient {
         *stage = Stage::Sending;
         record.event.addr = Some(addr);
 
-        let body = RequestBody::new(
-            body,
-            record.bytes_out.clone(),
-            limits.max_request_body,
-            label.clone(),
-        );
         let request = build_request(parts, body, &target, matches!(conn, Conn::H2(_)))
             .map_err(|e| invalid(e.to_string()))?;
 

@@ -1,0 +1,11 @@
+//! Host-library tests: guests built from source make real requests to real servers on
+//! 127.0.0.1, through the library API (injected resolver, captured stdio, events).
+
+mod all {
+    pub mod harness;
+    mod http;
+    mod limits;
+    mod policy;
+    mod tls;
+    mod wstd;
+}
