@@ -219,66 +219,55 @@ impl OutboundClient {
             port: target.port,
             rule: rule.as_str().to_string(),
         };
-        let (conn, addr) = match inner.pool.checkout(&key).await {
-            Some(found) => found,
-            None => {
-                let addrs = self
-                    .allowed_addrs(&target, rule, &label, connect_timeout)
-                    .await?;
-                *stage = Stage::Sending;
-                let tls = match target.scheme {
-                    Scheme::Https => Some((&inner.tls, &target.host)),
-                    Scheme::Http => None,
-                };
-                let (conn, addr) =
-                    tokio::time::timeout(connect_timeout, connect::connect(&addrs, tls))
-                        .await
-                        .map_err(|_| {
-                            let hit = LimitHit::time(Limit::ConnectTimeout, connect_timeout);
-                            OutboundError::limited(method, &url, hit)
-                        })?
-                        .map_err(|e| connect_error(method, &url, e))?;
-                if let Conn::H2(h2) = &conn {
-                    inner.pool.put_h2(key.clone(), h2.clone(), addr);
-                }
-                (conn, addr)
-            }
-        };
-        *stage = Stage::Sending;
-        record.event.addr = Some(addr);
-
-        let request = build_request(parts, body, &target, matches!(conn, Conn::H2(_)))
-            .map_err(|e| invalid(e.to_string()))?;
-
         let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
-        let (response, pool_return) = tokio::time::timeout(first_byte, async {
-            match conn {
-                Conn::H1(mut sender) => {
-                    sender.ready().await?;
-                    let res = sender.send_request(request).await?;
-                    let back = PoolReturn {
+        let mut pooled = inner.pool.checkout(&key).await;
+        let mut pending = Some((parts, body));
+        let (response, pool_return) = loop {
+            let (conn, addr, reused) = match pooled.take() {
+                Some((conn, addr)) => (conn, addr, true),
+                None => {
+                    let addrs = self
+                        .allowed_addrs(&target, rule, &label, connect_timeout)
+                        .await?;
+                    // Past the policy: from here a failure is an allowed request that failed.
+                    *stage = Stage::Sending;
+                    let (conn, addr) = self
+                        .connect_fresh(&target, &addrs, &label, &key, connect_timeout)
+                        .await?;
+                    (conn, addr, false)
+                }
+            };
+            *stage = Stage::Sending;
+            record.event.addr = Some(addr);
+            let (parts, body) = pending.take().expect("the request is pending");
+            let request = build_request(parts, body, &target, matches!(conn, Conn::H2(_)))
+                .map_err(|e| invalid(e.to_string()))?;
+            let sent = tokio::time::timeout(first_byte, send_on(conn, request))
+                .await
+                .map_err(|_| {
+                    let hit = LimitHit::time(Limit::FirstByteTimeout, first_byte);
+                    OutboundError::limited(method, &url, hit)
+                })?;
+            match sent {
+                Ok((response, h1)) => {
+                    let back = h1.map(|sender| PoolReturn {
                         pool: inner.pool.clone(),
-                        key,
+                        key: key.clone(),
                         sender,
                         addr,
-                    };
-                    Ok((res, Some(back)))
+                    });
+                    break (response, back);
                 }
-                Conn::H2(mut sender) => {
-                    sender.ready().await?;
-                    Ok((sender.send_request(request).await?, None))
+                // A kept-alive connection the server closed meanwhile: the request was
+                // not written, so it goes out once more on a new connection.
+                Err(SendFail::Unsent(request, _)) if reused => {
+                    pending = Some(request.into_parts());
+                }
+                Err(SendFail::Unsent(_, e) | SendFail::Failed(e)) => {
+                    return Err(hyper_error(method, &url, e));
                 }
             }
-        })
-        .await
-        .map_err(|_| {
-            OutboundError::limited(
-                method,
-                &url,
-                LimitHit::time(Limit::FirstByteTimeout, first_byte),
-            )
-        })?
-        .map_err(|e: hyper::Error| hyper_error(method, &url, e))?;
+        };
 
         if let Some(len) = content_length(response.headers())
             && len > limits.max_response_body
@@ -307,6 +296,34 @@ impl OutboundClient {
                 })
             }),
         })
+    }
+
+    /// Opens a new connection to one of `addrs` (already checked by the policy); HTTP/2 connections are
+    /// offered to the pool at once, since they serve many requests in parallel.
+    async fn connect_fresh(
+        &self,
+        target: &RequestTarget,
+        addrs: &[SocketAddr],
+        label: &RequestLabel,
+        key: &PoolKey,
+        timeout: Duration,
+    ) -> Result<(Conn, SocketAddr), OutboundError> {
+        let (method, url) = (&*label.method, &*label.url);
+        let tls = match target.scheme {
+            Scheme::Https => Some((&self.inner.tls, &target.host)),
+            Scheme::Http => None,
+        };
+        let (conn, addr) = tokio::time::timeout(timeout, connect::connect(addrs, tls))
+            .await
+            .map_err(|_| {
+                let hit = LimitHit::time(Limit::ConnectTimeout, timeout);
+                OutboundError::limited(method, url, hit)
+            })?
+            .map_err(|e| connect_error(method, url, e))?;
+        if let Conn::H2(h2) = &conn {
+            self.inner.pool.put_h2(key.clone(), h2.clone(), addr);
+        }
+        Ok((conn, addr))
     }
 
     /// Resolves (once per run) and keeps only the addresses the policy lets this rule dial.
@@ -375,6 +392,43 @@ type Finish = Box<
 struct Sent {
     response: http::Response<hyper::body::Incoming>,
     finish: Finish,
+}
+
+/// Why an exchange failed: before the request was written (it can go out again), or after.
+enum SendFail {
+    Unsent(http::Request<HyperBody>, hyper::Error),
+    Failed(hyper::Error),
+}
+
+type H1Sender = hyper::client::conn::http1::SendRequest<HyperBody>;
+
+/// Sends on one connection; an HTTP/1.1 sender comes back for the pool.
+async fn send_on(
+    conn: Conn,
+    request: http::Request<HyperBody>,
+) -> Result<(http::Response<hyper::body::Incoming>, Option<H1Sender>), SendFail> {
+    fn fail(mut e: hyper::client::conn::TrySendError<http::Request<HyperBody>>) -> SendFail {
+        match e.take_message() {
+            Some(request) => SendFail::Unsent(request, e.into_error()),
+            None => SendFail::Failed(e.into_error()),
+        }
+    }
+    match conn {
+        Conn::H1(mut sender) => {
+            if let Err(e) = sender.ready().await {
+                return Err(SendFail::Unsent(request, e));
+            }
+            let response = sender.try_send_request(request).await.map_err(fail)?;
+            Ok((response, Some(sender)))
+        }
+        Conn::H2(mut sender) => {
+            if let Err(e) = sender.ready().await {
+                return Err(SendFail::Unsent(request, e));
+            }
+            let response = sender.try_send_request(request).await.map_err(fail)?;
+            Ok((response, None))
+        }
+    }
 }
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {

@@ -172,3 +172,52 @@ async fn connection_refused_is_reported() {
     );
     assert_eq!(ran.events[0].decision, Decision::Allowed);
 }
+
+/// A server that closes every connection right after its response, without saying so
+/// (no `Connection: close`), like servers dropping idle keep-alive connections. No
+/// request may fail for it: the pool skips connections it sees closed, and a request
+/// that was not yet written when a dead connection failed goes out on a new one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silently_closed_pooled_connection_is_replaced() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let requests = 30;
+    let server = std::thread::spawn(move || {
+        listener.set_nonblocking(false).unwrap();
+        for _ in 0..requests {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+            // Dropping closes the socket.
+        }
+    });
+    let ran = Setup::allow(format!("http://{addr}"))
+        .run(
+            Guest::HttpClient,
+            &["seq", &format!("http://{addr}/"), &requests.to_string()],
+        )
+        .await;
+    ran.ok();
+    assert!(
+        ran.stdout.contains(&format!("ok: {requests}")),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), requests);
+    server.join().unwrap();
+}
