@@ -79,13 +79,14 @@ impl WasiHttpHooks for PolicyHooks {
         let client = self.client.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
+            let (method, url) = (parts.method.to_string(), parts.uri.to_string());
             let body: OutboundBody = body
-                .map_err(|e| {
+                .map_err(move |e| {
                     OutboundError::other(
                         OutboundErrorKind::Protocol,
-                        "",
-                        "",
-                        format!("guest request body failed: {e}"),
+                        &method,
+                        &url,
+                        format!("the guest's request body failed: {e}"),
                     )
                 })
                 .boxed_unsync();

@@ -261,7 +261,7 @@ fn load_error(name: &str, e: wasmtime::Error) -> Error {
 fn link_error(name: &str, e: wasmtime::Error) -> Error {
     Error::new(
         ErrorKind::Link,
-        format!("cannot start {name}: it imports something wasmgate does not provide (run `wasmgate doctor {name}` for details)"),
+        format!("cannot start {name}: it imports something wasmgate does not provide (the cause below names it)"),
     )
     .with_source(crate::error::wasmtime_cause(e))
 }
@@ -301,10 +301,10 @@ fn refine(e: Error, config: &GuestConfig) -> Error {
         )
         .with_source(e);
     }
-    if chain.contains("epoch deadline") || chain.contains("interrupt") {
-        if let Some(t) = config.timeout {
-            return timeout_error(t).with_source(e);
-        }
+    if (chain.contains("epoch deadline") || chain.contains("interrupt"))
+        && let Some(t) = config.timeout
+    {
+        return timeout_error(t).with_source(e);
     }
     e
 }

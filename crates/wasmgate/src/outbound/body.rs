@@ -50,7 +50,7 @@ pub(crate) struct RequestBody {
 }
 
 impl RequestBody {
-    pub(crate) fn new(
+    pub(crate) fn boxed(
         inner: OutboundBody,
         sent: Arc<AtomicU64>,
         max: u64,

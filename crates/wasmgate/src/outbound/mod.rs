@@ -153,7 +153,7 @@ impl OutboundClient {
         // Wrapped first: if the request is refused below, dropping the wrapper keeps the
         // guest's body stream writable (drained), so a guest that writes its body after
         // sending the head (wstd does) sees the refusal, not a reset connection.
-        let body = RequestBody::new(
+        let body = RequestBody::boxed(
             body,
             record.bytes_out.clone(),
             limits.max_request_body,
@@ -261,7 +261,7 @@ impl OutboundClient {
                 // A kept-alive connection the server closed meanwhile: the request was
                 // not written, so it goes out once more on a new connection.
                 Err(SendFail::Unsent(request, _)) if reused => {
-                    pending = Some(request.into_parts());
+                    pending = Some((*request).into_parts());
                 }
                 Err(SendFail::Unsent(_, e) | SendFail::Failed(e)) => {
                     return Err(hyper_error(method, &url, e));
@@ -396,7 +396,7 @@ struct Sent {
 
 /// Why an exchange failed: before the request was written (it can go out again), or after.
 enum SendFail {
-    Unsent(http::Request<HyperBody>, hyper::Error),
+    Unsent(Box<http::Request<HyperBody>>, hyper::Error),
     Failed(hyper::Error),
 }
 
@@ -409,21 +409,21 @@ async fn send_on(
 ) -> Result<(http::Response<hyper::body::Incoming>, Option<H1Sender>), SendFail> {
     fn fail(mut e: hyper::client::conn::TrySendError<http::Request<HyperBody>>) -> SendFail {
         match e.take_message() {
-            Some(request) => SendFail::Unsent(request, e.into_error()),
+            Some(request) => SendFail::Unsent(Box::new(request), e.into_error()),
             None => SendFail::Failed(e.into_error()),
         }
     }
     match conn {
         Conn::H1(mut sender) => {
             if let Err(e) = sender.ready().await {
-                return Err(SendFail::Unsent(request, e));
+                return Err(SendFail::Unsent(Box::new(request), e));
             }
             let response = sender.try_send_request(request).await.map_err(fail)?;
             Ok((response, Some(sender)))
         }
         Conn::H2(mut sender) => {
             if let Err(e) = sender.ready().await {
-                return Err(SendFail::Unsent(request, e));
+                return Err(SendFail::Unsent(Box::new(request), e));
             }
             let response = sender.try_send_request(request).await.map_err(fail)?;
             Ok((response, None))

@@ -63,26 +63,13 @@ impl Ran {
     }
 }
 
+#[derive(Default)]
 pub struct Setup {
-    pub rules: Vec<&'static str>,
     pub owned_rules: Vec<String>,
     pub cidrs: Vec<IpNet>,
     pub limits: Limits,
     pub resolver: Option<StaticResolver>,
     pub ca: Option<PathBuf>,
-}
-
-impl Default for Setup {
-    fn default() -> Self {
-        Self {
-            rules: vec![],
-            owned_rules: vec![],
-            cidrs: vec![],
-            limits: Limits::default(),
-            resolver: None,
-            ca: None,
-        }
-    }
 }
 
 impl Setup {
@@ -91,10 +78,6 @@ impl Setup {
             owned_rules: vec![rule.into()],
             ..Self::default()
         }
-    }
-    pub fn and_allow(mut self, rule: impl Into<String>) -> Self {
-        self.owned_rules.push(rule.into());
-        self
     }
     pub fn cidr(mut self, c: &str) -> Self {
         self.cidrs.push(parse_cidr(c).unwrap());
@@ -115,10 +98,8 @@ impl Setup {
 
     pub async fn run(self, g: Guest, args: &[&str]) -> Ran {
         let rules = self
-            .rules
-            .iter()
-            .map(|r| r.to_string())
-            .chain(self.owned_rules)
+            .owned_rules
+            .into_iter()
             .map(|r| AllowRule::parse(&r).unwrap())
             .collect();
         let events = Arc::new(Collect::default());

@@ -61,7 +61,7 @@ async fn unlisted_host_wrong_scheme_port_method_and_path_are_denied() {
         (
             format!("GET http://127.0.0.1:{port}"),
             vec!["post", &hello, "10"],
-            &"--allow 'POST http://127.0.0.1:"[..],
+            "--allow 'POST http://127.0.0.1:",
         ),
         (
             format!("http://127.0.0.1:{port}/api"),
