@@ -48,7 +48,10 @@ fn a_200_mib_response_streams_with_bounded_host_memory() {
     assert!(small_out.contains("body-bytes: 1000"), "{small_out}");
     let size: u64 = 200 * 1024 * 1024;
     let (big_out, big_peak) = download_peak(&server, size);
-    assert!(big_out.contains(&format!("body-bytes: {size}")), "{big_out}");
+    assert!(
+        big_out.contains(&format!("body-bytes: {size}")),
+        "{big_out}"
+    );
     assert!(small_peak > 0 && big_peak > 0, "VmHWM was not readable");
     assert!(
         big_peak <= small_peak + MAX_EXTRA_RSS_KIB,

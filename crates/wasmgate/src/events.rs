@@ -89,7 +89,8 @@ impl RequestEvent {
             "status": self.status,
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
-            "duration_ms": self.duration.as_secs_f64() * 1000.0,
+            // Microsecond precision, printed as milliseconds without float noise.
+            "duration_ms": self.duration.as_micros() as f64 / 1000.0,
             "error": self.error.as_ref().map(|e| e.to_string()),
             "error_kind": self.error.as_ref().map(|e| e.kind().as_str()),
         })
@@ -125,6 +126,7 @@ impl EventHub {
 /// Writes one JSON object per request to a writer (the `--audit-log` file).
 pub struct JsonlAuditLog<W: Write + Send> {
     out: Mutex<W>,
+    failure: Mutex<Option<String>>,
 }
 
 impl<W: Write + Send> JsonlAuditLog<W> {
@@ -132,7 +134,17 @@ impl<W: Write + Send> JsonlAuditLog<W> {
     pub fn new(out: W) -> Self {
         Self {
             out: Mutex::new(out),
+            failure: Mutex::new(None),
         }
+    }
+
+    /// The first write error, if any line could not be written: an incomplete audit
+    /// log must not go unnoticed.
+    pub fn write_error(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -140,10 +152,71 @@ impl<W: Write + Send> EventSink for JsonlAuditLog<W> {
     fn on_request(&self, event: &RequestEvent) {
         let line = event.to_json().to_string();
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        // An audit log that cannot be written must not take the guest down; the
-        // failure is reported through tracing instead.
+        // An audit log that cannot be written must not take the guest down; the first
+        // failure is kept for the embedder to report (see `write_error`).
         if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
-            tracing::error!("cannot write audit log: {e}");
+            let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+            failure.get_or_insert_with(|| e.to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> RequestEvent {
+        RequestEvent {
+            started: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            origin: Origin::WasiHttp,
+            method: "GET".into(),
+            url: "http://127.0.0.1:8080/x".into(),
+            decision: Decision::Allowed,
+            rule: Some("http://127.0.0.1:8080".into()),
+            addr: Some("127.0.0.1:8080".parse().unwrap()),
+            status: Some(200),
+            bytes_in: 5,
+            bytes_out: 0,
+            duration: Duration::from_micros(1234),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn audit_lines_are_json_objects_with_every_field() {
+        let log = JsonlAuditLog::new(Vec::new());
+        log.on_request(&event());
+        log.on_request(&event());
+        let out = String::from_utf8(log.out.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(v["time_unix_ms"], 1_700_000_000_123u64);
+        assert_eq!(v["origin"], "wasi-http");
+        assert_eq!(v["decision"], "allowed");
+        assert_eq!(v["addr"], "127.0.0.1:8080");
+        assert_eq!(v["duration_ms"], 1.234);
+        assert!(v["error"].is_null());
+        assert!(log.write_error().is_none());
+    }
+
+    struct Full;
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("no space left on device"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_audit_log_is_reported_not_fatal() {
+        let log = JsonlAuditLog::new(Full);
+        log.on_request(&event());
+        assert_eq!(
+            log.write_error().as_deref(),
+            Some("no space left on device")
+        );
     }
 }

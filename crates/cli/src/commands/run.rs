@@ -4,7 +4,7 @@ use crate::config::{self, ConfigFile};
 use crate::exit::ExitCodeKind;
 use crate::report::{StderrReporter, print_error};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use wasmgate::{DirGrant, ErrorKind, GuestConfig, JsonlAuditLog, Runner, Stdio};
@@ -66,16 +66,16 @@ pub(crate) struct RunCommand {
     /// Print one line per request (decision, status, bytes, ms).
     #[arg(long, short)]
     verbose: bool,
-    /// The guest: a .wasm component (wasip2) or core module (wasip1).
-    #[arg(value_name = "FILE.wasm")]
-    file: PathBuf,
-    /// Arguments passed to the guest.
+    /// The guest (a wasip2 component or a wasip1 core module), then its arguments.
+    /// Everything after FILE.wasm goes to the guest, as with `wasmtime run`.
     #[arg(
+        value_name = "FILE.wasm [ARGS]",
+        required = true,
+        num_args = 1..,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "ARGS"
+        allow_hyphen_values = true
     )]
-    args: Vec<String>,
+    guest: Vec<String>,
 }
 
 /// Everything validated, ready to run.
@@ -89,7 +89,7 @@ struct Plan {
 impl RunCommand {
     pub(crate) fn execute(self) -> ExitCode {
         let verbose = self.verbose;
-        let file = self.file.clone();
+        let file = PathBuf::from(&self.guest[0]);
         let plan = match self.plan() {
             Ok(p) => p,
             Err(msg) => {
@@ -97,9 +97,15 @@ impl RunCommand {
                 return ExitCode::from(ExitCodeKind::Usage.code());
             }
         };
-        if !file.is_file() {
+        if let Err(e) = std::fs::File::open(&file).and_then(|f| {
+            if f.metadata()?.is_file() {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("it is not a regular file"))
+            }
+        }) {
             eprintln!(
-                "error: cannot read {}: no such file; expected the path of a .wasm file",
+                "error: cannot read {}: {e}; expected the path of a .wasm file",
                 file.display()
             );
             return ExitCode::from(ExitCodeKind::NotFound.code());
@@ -165,8 +171,7 @@ impl RunCommand {
             Some(m) => parse_size(m).map_err(|e| format!("--max-memory: {e}"))?,
             None => wasmgate::DEFAULT_MAX_MEMORY,
         };
-        let program_name = self
-            .file
+        let program_name = Path::new(&self.guest[0])
             .file_name()
             .map_or_else(|| "main.wasm".into(), |n| n.to_string_lossy().into_owned());
         Ok(Plan {
@@ -174,7 +179,7 @@ impl RunCommand {
             ca_files: file.ca_certs.into_iter().chain(self.ca_cert).collect(),
             guest: GuestConfig {
                 program_name,
-                args: self.args,
+                args: self.guest[1..].to_vec(),
                 env,
                 dirs,
                 timeout,
@@ -264,13 +269,18 @@ async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
     for ca in plan.ca_files {
         builder = builder.ca_file(ca);
     }
+    let mut audit = None;
     if let Some(path) = &plan.audit_log {
         let opened = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path);
         match opened {
-            Ok(f) => builder = builder.event_sink(Arc::new(JsonlAuditLog::new(f))),
+            Ok(f) => {
+                let log = Arc::new(JsonlAuditLog::new(f));
+                audit = Some(log.clone());
+                builder = builder.event_sink(log);
+            }
             Err(e) => {
                 eprintln!("error: cannot open audit log {}: {e}", path.display());
                 return ExitCode::from(ExitCodeKind::Usage.code());
@@ -295,6 +305,14 @@ async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
             return ExitCode::from(kind.code());
         }
     };
+    if let (Some(log), Some(path)) = (&audit, &plan.audit_log)
+        && let Some(e) = log.write_error()
+    {
+        eprintln!(
+            "wasmgate: warning: the audit log {} is incomplete: {e}",
+            path.display()
+        );
+    }
     match outcome.status {
         Ok(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
         Err(e) => {

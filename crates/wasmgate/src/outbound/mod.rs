@@ -127,9 +127,12 @@ impl OutboundClient {
         match result {
             Ok(Sent { response, finish }) => Ok(finish(response, record)),
             Err(e) => {
+                // Denied: the policy (or an unusable URL) stopped it before it left.
+                // Allowed: it passed the policy and then failed (DNS, connect, TLS, HTTP).
+                let refused = e.is_policy() || e.kind() == OutboundErrorKind::InvalidRequest;
                 let decision = match stage {
-                    Stage::Checking => Decision::Denied,
-                    Stage::Sending => Decision::Allowed,
+                    Stage::Checking if refused => Decision::Denied,
+                    _ => Decision::Allowed,
                 };
                 record.finish(decision, Some(e.clone()));
                 Err(e)
