@@ -1,7 +1,10 @@
 //! Test helpers shared by the host library's and the CLI's tests: real HTTP(S) servers on
 //! `127.0.0.1:0` and guest programs built from source (see `test-programs/`).
 
+pub mod c;
+pub mod go;
 mod guests;
+pub mod rust_guest;
 mod server;
 mod tls;
 
