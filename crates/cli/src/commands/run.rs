@@ -72,8 +72,7 @@ pub(crate) struct RunCommand {
         value_name = "FILE.wasm [ARGS]",
         required = true,
         num_args = 1..,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
+        trailing_var_arg = true
     )]
     guest: Vec<String>,
 }

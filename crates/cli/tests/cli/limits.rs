@@ -1,0 +1,155 @@
+//! Per-request limits set on the command line: each one stops the request, the guest
+//! sees the matching error code and stderr names the flag that raises it.
+
+use crate::support::*;
+use std::time::Duration;
+
+#[test]
+fn max_response_body() {
+    let server = TestServer::http();
+    let url = server.url("/bytes/100000");
+    let run = wasmgate([
+        "run",
+        "--max-response-body",
+        "1KiB",
+        "--allow",
+        &server.base(),
+        &http_client(),
+        "download",
+        &url,
+    ]);
+    run.expect_code(1)
+        .stderr_has("error: HttpResponseBodySize")
+        .stderr_has(&format!(
+            "wasmgate: GET {url} stopped: response body size limit of 1 KiB reached; raise it with --max-response-body"
+        ))
+        .stdout_lacks("body-bytes: 100000");
+
+    // Raising it lets the same download through.
+    wasmgate([
+        "run",
+        "--max-response-body",
+        "1MiB",
+        "--allow",
+        &server.base(),
+        &http_client(),
+        "download",
+        &url,
+    ])
+    .expect_code(0)
+    .stdout_has("body-bytes: 100000");
+}
+
+#[test]
+fn first_byte_timeout() {
+    let server = TestServer::http();
+    let url = server.url("/slow/2000");
+    let run = wasmgate([
+        "run",
+        "--first-byte-timeout",
+        "200ms",
+        "--allow",
+        &server.base(),
+        &http_client(),
+        "get",
+        &url,
+    ]);
+    run.expect_code(1)
+        .stderr_has("error: HttpResponseTimeout")
+        .stderr_has(&format!("wasmgate: GET {url} stopped: first-byte timeout limit of 200ms reached; raise it with --first-byte-timeout"))
+        .stdout_lacks("status:");
+    assert!(
+        run.elapsed < Duration::from_millis(1900),
+        "the request waited for the slow server: {:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn between_bytes_timeout() {
+    let server = TestServer::http();
+    let url = server.url("/stall/2000");
+    let run = wasmgate([
+        "run",
+        "--between-bytes-timeout",
+        "200ms",
+        "--allow",
+        &server.base(),
+        &http_client(),
+        "get",
+        &url,
+    ]);
+    run.expect_code(1)
+        .stdout_has("status: 200\n")
+        .stderr_has(&format!("wasmgate: GET {url} stopped: between-bytes timeout limit of 200ms reached; raise it with --between-bytes-timeout"));
+    assert!(!run.stdout.contains("firstlater"), "{}", run.stdout);
+}
+
+#[test]
+fn max_requests() {
+    let server = TestServer::http();
+    let url = server.url("/hello");
+    let run = wasmgate([
+        "run",
+        "--max-requests",
+        "2",
+        "--allow",
+        &server.base(),
+        &http_client(),
+        "seq",
+        &url,
+        "5",
+    ]);
+    run.expect_code(1)
+        .stdout_has("ok: 2\n")
+        .stderr_has(&format!("wasmgate: GET {url} stopped: requests-per-run limit of 2 reached; raise it with --max-requests"));
+    assert_eq!(requests(&server), 2, "the third request was not sent");
+}
+
+#[test]
+fn max_request_body() {
+    let server = TestServer::http();
+    let url = server.url("/sink");
+    let run = wasmgate([
+        "run",
+        "--max-request-body",
+        "1KiB",
+        "--allow",
+        &server.base(),
+        &http_client(),
+        "post",
+        &url,
+        "10000",
+        "--content-length",
+    ]);
+    run.expect_code(1)
+        .stderr_has("error: HttpRequestBodySize(Some(1024))")
+        .stderr_has(&format!("wasmgate: POST {url} stopped: request body size limit of 1 KiB reached; raise it with --max-request-body"))
+        .stdout_lacks("received 10000");
+    assert!(
+        server
+            .stats()
+            .body_bytes
+            .load(std::sync::atomic::Ordering::SeqCst)
+            <= 1024,
+        "no more than the limit reached the server"
+    );
+
+    // Streamed without content-length: stopped once the limit is crossed.
+    let run = wasmgate([
+        "run",
+        "--max-request-body",
+        "1KiB",
+        "--allow",
+        &server.base(),
+        &http_client(),
+        "post",
+        &url,
+        "10000",
+        "100",
+    ]);
+    run.expect_code(1)
+        .stderr_has("error: HttpRequestBodySize")
+        .stderr_has("--max-request-body")
+        .stdout_lacks("received 10000");
+}
