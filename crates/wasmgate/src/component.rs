@@ -142,5 +142,6 @@ pub(crate) fn to_wasi_error(e: &OutboundError) -> HttpError {
             _ => HttpError::TlsProtocolError,
         },
         OutboundErrorKind::Protocol => HttpError::HttpProtocolError,
+        OutboundErrorKind::TooManyRedirects => HttpError::LoopDetected,
     }
 }

@@ -23,6 +23,7 @@
 //! pinned, address checks, pooled connections, limits, and one [`RequestEvent`] per
 //! request for subscribers such as [`JsonlAuditLog`].
 
+pub mod abi;
 mod component;
 mod engine;
 mod error;

@@ -1,6 +1,7 @@
 //! Running one guest: load, tell its kind, link WASI (+ wasi:http for components),
 //! apply memory and time limits, and report how it ended.
 
+use crate::abi::CoreState;
 use crate::component::{ComponentState, PolicyHooks};
 use crate::engine::{EpochTicker, deadline_ticks};
 use crate::events::{EventHub, EventSink};
@@ -15,7 +16,6 @@ use std::sync::Arc;
 use wasmgate_policy::{Policy, format_duration, format_size};
 use wasmtime::component::{Component, Linker as ComponentLinker, ResourceTable};
 use wasmtime::{Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::Command;
 use wasmtime_wasi_http::WasiHttpCtx;
 
@@ -104,7 +104,10 @@ impl Runner {
                     self.run_component(bytes, name, builder, client, limits, ticks)
                         .await
                 }
-                WasmKind::CoreModule => self.run_core(bytes, name, builder, limits, ticks).await,
+                WasmKind::CoreModule => {
+                    self.run_core(bytes, name, builder, client, limits, ticks)
+                        .await
+                }
             }
         };
         let status = match config.timeout {
@@ -167,22 +170,17 @@ impl Runner {
         bytes: &[u8],
         name: &str,
         mut builder: wasmtime_wasi::WasiCtxBuilder,
+        client: OutboundClient,
         limits: StoreLimits,
         ticks: u64,
     ) -> Result<Result<i32, Error>, Error> {
-        struct CoreState {
-            wasi: WasiP1Ctx,
-            limits: StoreLimits,
-        }
         let module = Module::new(&self.engine, bytes).map_err(|e| load_error(name, e))?;
         let mut linker = Linker::<CoreState>::new(&self.engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s| &mut s.wasi).map_err(internal)?;
+        crate::abi::add_to_linker(&mut linker).map_err(internal)?;
         let mut store = Store::new(
             &self.engine,
-            CoreState {
-                wasi: builder.build_p1(),
-                limits,
-            },
+            CoreState::new(builder.build_p1(), limits, client),
         );
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();

@@ -25,6 +25,8 @@ pub enum OutboundErrorKind {
     Tls,
     /// The connection broke or the server spoke invalid HTTP.
     Protocol,
+    /// A redirect chain was longer than the guest allowed.
+    TooManyRedirects,
 }
 
 impl OutboundErrorKind {
@@ -39,6 +41,7 @@ impl OutboundErrorKind {
             Self::ConnectionRefused => "connection-refused",
             Self::Tls => "tls",
             Self::Protocol => "protocol",
+            Self::TooManyRedirects => "too-many-redirects",
         }
     }
 }

@@ -1,0 +1,167 @@
+//! `fetch`: the one-shot fast path for small requests, for guests that export an
+//! allocator. The allocator's answer is checked before a byte is written.
+
+use super::CoreState;
+use super::codes::*;
+use super::memory::{self, CallError, checked_range};
+use super::validate::{self, MAX_HEADER_BYTES, MAX_METHOD_LEN, MAX_URL_LEN};
+use crate::events::Origin;
+use crate::outbound::{GuestTimeouts, OutboundRequest};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime::{Caller, Extern, TypedFunc};
+
+/// Largest body `fetch` moves in one piece (either way). Bigger bodies belong on the
+/// streaming calls, which never hold a whole body in host memory.
+pub(crate) const FETCH_MAX_BODY: u64 = 16 * 1024 * 1024;
+
+type Result<T> = std::result::Result<T, CallError>;
+
+enum Alloc {
+    Realloc(TypedFunc<(i32, i32, i32, i32), i32>),
+    Malloc(TypedFunc<i32, i32>),
+}
+
+fn allocator(c: &mut Caller<'_, CoreState>) -> Result<Alloc> {
+    let bad_sig = |name: &str| {
+        (
+            ERR_BAD_ALLOCATOR,
+            format!("fetch: the guest's `{name}` export does not have the expected signature"),
+        )
+    };
+    if let Some(Extern::Func(f)) = c.get_export("cabi_realloc") {
+        return f
+            .typed(&*c)
+            .map(Alloc::Realloc)
+            .map_err(|_| bad_sig("cabi_realloc"));
+    }
+    if let Some(Extern::Func(f)) = c.get_export("malloc") {
+        return f
+            .typed(&*c)
+            .map(Alloc::Malloc)
+            .map_err(|_| bad_sig("malloc"));
+    }
+    Err((
+        ERR_NO_ALLOCATOR,
+        "fetch: the module exports neither `cabi_realloc` nor `malloc`; use the streaming calls (request_new …), which need no allocator".into(),
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn fetch(
+    c: &mut Caller<'_, CoreState>,
+    mp: i32,
+    ml: i32,
+    up: i32,
+    ul: i32,
+    hp: i32,
+    hl: i32,
+    bp: i32,
+    bl: i32,
+    rp: i32,
+) -> Result<i32> {
+    let alloc = allocator(c)?;
+    memory::check_buffer(c, "fetch", rp, 8)?;
+    if ml as u32 as usize > MAX_METHOD_LEN || ul as u32 as usize > MAX_URL_LEN {
+        return Err((ERR_BAD_URL, "fetch: method or URL too long".into()));
+    }
+    if hl as u32 as usize > MAX_HEADER_BYTES {
+        return Err((
+            ERR_BAD_HEADER,
+            format!("fetch: headers are at most {MAX_HEADER_BYTES} bytes"),
+        ));
+    }
+    if u64::from(bl as u32) > FETCH_MAX_BODY {
+        return Err((
+            ERR_REQUEST_BODY_SIZE,
+            "fetch: request bodies over 16 MiB must use the streaming calls".into(),
+        ));
+    }
+    let method = validate::method(&memory::read(c, "fetch", mp, ml)?)?;
+    let url = validate::url(&method, &memory::read(c, "fetch", up, ul)?)?;
+    let headers = validate::header_list(&memory::read(c, "fetch", hp, hl)?)?;
+    let body = memory::read(c, "fetch", bp, bl)?;
+
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(url.as_str())
+        .body(
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .map_err(|e| (ERR_BAD_URL, format!("fetch: {e}")))?;
+    for (name, value) in headers {
+        request.headers_mut().append(name, value);
+    }
+    let client = c.data().abi.client.clone();
+    let response = client
+        .send(OutboundRequest {
+            request,
+            timeouts: GuestTimeouts::default(),
+            origin: Origin::HostAbi,
+        })
+        .await
+        .map_err(|e| (code_of(&e), e.to_string()))?;
+    let status = i32::from(response.status().as_u16());
+    let max = client
+        .policy()
+        .limits()
+        .max_response_body
+        .min(FETCH_MAX_BODY);
+    let mut body = response.into_body();
+    let mut data = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| (code_of(&e), e.to_string()))?;
+        if let Ok(chunk) = frame.into_data() {
+            if (data.len() + chunk.len()) as u64 > max {
+                return Err((
+                    ERR_RESPONSE_BODY_SIZE,
+                    format!(
+                        "fetch: the response body is over {max} bytes; read large bodies with the streaming calls"
+                    ),
+                ));
+            }
+            data.extend_from_slice(&chunk);
+        }
+    }
+    drop(body);
+
+    let (ptr, len) = if data.is_empty() {
+        (0, 0)
+    } else {
+        let len = data.len() as i32;
+        let called = match alloc {
+            Alloc::Realloc(f) => f.call_async(&mut *c, (0, 0, 1, len)).await,
+            Alloc::Malloc(f) => f.call_async(&mut *c, len).await,
+        };
+        let ptr = called.map_err(|e| {
+            (
+                ERR_BAD_ALLOCATOR,
+                format!("fetch: the guest's allocator failed: {e}"),
+            )
+        })?;
+        let size = memory::check_buffer(c, "fetch", 0, 0)
+            .map(|_| ())
+            .and_then(|_| match c.get_export("memory") {
+                Some(Extern::Memory(m)) => Ok(m.data_size(&*c)),
+                _ => Err((ERR_BAD_POINTER, "fetch: no memory export".to_string())),
+            })?;
+        if ptr == 0 || checked_range(ptr, len, size).is_none() {
+            return Err((
+                ERR_BAD_ALLOCATOR,
+                format!(
+                    "fetch: the guest's allocator returned {:#x} for {len} bytes, which is not inside guest memory ({size} bytes)",
+                    ptr as u32
+                ),
+            ));
+        }
+        memory::write(c, "fetch", ptr, &data)?;
+        (ptr, len)
+    };
+    let mut result = [0u8; 8];
+    result[..4].copy_from_slice(&(ptr as u32).to_le_bytes());
+    result[4..].copy_from_slice(&(len as u32).to_le_bytes());
+    memory::write(c, "fetch", rp, &result)?;
+    Ok(status)
+}

@@ -1,0 +1,222 @@
+//! Per-guest ABI state: the handle table and the background task behind each request.
+
+use super::codes::*;
+use super::memory::CallError;
+use crate::outbound::{GuestTimeouts, OutboundClient, OutboundError, ResponseBody};
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// Open handles per guest. Far more than the default 64 concurrent requests, small
+/// enough that a guest leaking handles is stopped long before host memory suffers.
+pub(crate) const MAX_HANDLES: usize = 1024;
+
+/// Request body chunks the host buffers between the guest and the connection.
+pub(crate) const BODY_BUFFER_CHUNKS: usize = 4;
+
+/// Largest chunk taken from the guest in one piece.
+pub(crate) const BODY_CHUNK: usize = 64 * 1024;
+
+/// Response body frames buffered ahead of the guest's reads.
+pub(crate) const FRAME_BUFFER: usize = 4;
+
+/// Most redirects a guest may ask the host to follow.
+pub(crate) const MAX_REDIRECTS: i64 = 20;
+
+/// A request being put together.
+pub(crate) struct Building {
+    pub(crate) method: Method,
+    pub(crate) url: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) header_bytes: usize,
+    pub(crate) timeouts: GuestTimeouts,
+    pub(crate) follow: u32,
+}
+
+/// What the background task reports once the response head is there.
+pub(crate) struct Head {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) frames: mpsc::Receiver<Result<Bytes, OutboundError>>,
+}
+
+pub(crate) enum HeadState {
+    Waiting(oneshot::Receiver<Result<Head, OutboundError>>),
+    Ready(Head),
+    Failed(i32, String),
+}
+
+/// Messages on the request body pipe: the end must be said explicitly, so a guest that
+/// closes a handle mid-body aborts the request rather than truncating it silently.
+pub(crate) enum BodyMsg {
+    Data(Bytes),
+    End,
+}
+
+/// A sent request.
+pub(crate) struct InFlight {
+    pub(crate) body_tx: Option<mpsc::Sender<BodyMsg>>,
+    pub(crate) streaming: bool,
+    pub(crate) head: HeadState,
+    pub(crate) leftover: Bytes,
+    pub(crate) body_failed: Option<(i32, String)>,
+    pub(crate) eof: bool,
+    pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // Closing a handle cancels its request.
+        self.task.abort();
+    }
+}
+
+impl InFlight {
+    /// Moves a finished head out of its channel without waiting.
+    pub(crate) fn refresh(&mut self) {
+        if let HeadState::Waiting(rx) = &mut self.head {
+            match rx.try_recv() {
+                Ok(Ok(head)) => self.head = HeadState::Ready(head),
+                Ok(Err(e)) => self.head = HeadState::Failed(code_of(&e), e.to_string()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    self.head = HeadState::Failed(
+                        ERR_INTERNAL,
+                        "the request task ended unexpectedly".into(),
+                    )
+                }
+            }
+        }
+    }
+
+    /// The `poll` bits for this request.
+    pub(crate) fn readiness(&mut self) -> u8 {
+        self.refresh();
+        let mut bits = 0;
+        match &self.head {
+            HeadState::Waiting(_) => {}
+            HeadState::Failed(..) => bits |= READY_RESPONSE | READY_BODY | READY_WRITE,
+            HeadState::Ready(head) => {
+                bits |= READY_RESPONSE;
+                if !self.leftover.is_empty()
+                    || self.eof
+                    || self.body_failed.is_some()
+                    || !head.frames.is_empty()
+                    || head.frames.is_closed()
+                {
+                    bits |= READY_BODY;
+                }
+            }
+        }
+        if let Some(tx) = &self.body_tx
+            && (tx.capacity() > 0 || tx.is_closed())
+        {
+            bits |= READY_WRITE;
+        }
+        bits
+    }
+}
+
+pub(crate) enum Slot {
+    Building(Building),
+    Sent(Box<InFlight>),
+}
+
+/// Everything the ABI keeps for one guest.
+pub(crate) struct AbiState {
+    pub(crate) client: OutboundClient,
+    pub(crate) handles: BTreeMap<i32, Slot>,
+    next: i32,
+    pub(crate) last_error: String,
+    /// Woken whenever any request makes progress, so `poll` can wait on all at once.
+    pub(crate) notify: Arc<Notify>,
+}
+
+impl AbiState {
+    pub(crate) fn new(client: OutboundClient) -> Self {
+        Self {
+            client,
+            handles: BTreeMap::new(),
+            next: 1,
+            last_error: String::new(),
+            notify: Arc::new(Notify::new()),
+        }
+    }
+
+    pub(crate) fn insert(&mut self, slot: Slot) -> Result<i32, CallError> {
+        if self.handles.len() >= MAX_HANDLES {
+            return Err((
+                ERR_TOO_MANY_HANDLES,
+                format!("request_new: {MAX_HANDLES} handles are open; close some first"),
+            ));
+        }
+        if self.next == i32::MAX {
+            return Err((
+                ERR_TOO_MANY_HANDLES,
+                "request_new: handle numbers are exhausted".into(),
+            ));
+        }
+        let h = self.next;
+        self.next += 1;
+        self.handles.insert(h, slot);
+        Ok(h)
+    }
+
+    pub(crate) fn building(&mut self, what: &str, h: i32) -> Result<&mut Building, CallError> {
+        match self.handles.get_mut(&h) {
+            Some(Slot::Building(b)) => Ok(b),
+            Some(Slot::Sent(_)) => Err((
+                ERR_WRONG_STATE,
+                format!("{what}: request {h} was already sent"),
+            )),
+            None => Err(bad_handle(what, h)),
+        }
+    }
+
+    pub(crate) fn sent(&mut self, what: &str, h: i32) -> Result<&mut InFlight, CallError> {
+        match self.handles.get_mut(&h) {
+            Some(Slot::Sent(s)) => Ok(s),
+            Some(Slot::Building(_)) => Err((
+                ERR_WRONG_STATE,
+                format!("{what}: request {h} was not sent yet"),
+            )),
+            None => Err(bad_handle(what, h)),
+        }
+    }
+}
+
+pub(crate) fn bad_handle(what: &str, h: i32) -> CallError {
+    (ERR_BAD_HANDLE, format!("{what}: {h} is not an open handle"))
+}
+
+/// Keeps a response body flowing into a small channel the guest reads from.
+pub(crate) async fn pump(
+    mut body: ResponseBody,
+    frames: mpsc::Sender<Result<Bytes, OutboundError>>,
+    notify: Arc<Notify>,
+) {
+    use http_body_util::BodyExt;
+    loop {
+        let item = match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if data.is_empty() => continue,
+                Ok(data) => Ok(data),
+                Err(_) => continue, // trailers are not part of ABI v1
+            },
+            Some(Err(e)) => Err(e),
+        };
+        let stop = item.is_err();
+        if frames.send(item).await.is_err() {
+            return; // the guest closed the handle
+        }
+        notify.notify_one();
+        if stop {
+            return;
+        }
+    }
+    drop(frames);
+    notify.notify_one();
+}
