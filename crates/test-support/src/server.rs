@@ -12,6 +12,7 @@
 //! - `/slow/MS` → waits MS milliseconds, then 200 `slow`
 //! - `/stall/MS` → sends the head and 5 bytes, waits MS, then 5 more bytes
 //! - `/sink` (any method) → consumes the body, answers `received N`
+//! - `/redirect/CODE?to=LOCATION` (any method) → status CODE with `location: LOCATION`
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -239,6 +240,20 @@ async fn route(req: Request<Incoming>, stats: Arc<ServerStats>) -> Response<Body
         }
         stats.body_bytes.fetch_add(n, Ordering::SeqCst);
         return full(StatusCode::OK, format!("received {n}"));
+    }
+    if let Some(code) = arg("/redirect/") {
+        let to = req
+            .uri()
+            .query()
+            .and_then(|q| q.strip_prefix("to="))
+            .unwrap_or("/hello")
+            .to_string();
+        let status = StatusCode::from_u16(code as u16).unwrap_or(StatusCode::FOUND);
+        let mut r = full(status, format!("redirecting to {to}"));
+        if let Ok(v) = http::HeaderValue::from_str(&to) {
+            r.headers_mut().insert(http::header::LOCATION, v);
+        }
+        return r;
     }
     if let Some(code) = arg("/status/") {
         let status = StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_REQUEST);

@@ -343,3 +343,57 @@ async fn fetch_checks_the_allocator() {
         100
     );
 }
+
+/// Sends GET `url` with `OPT_FOLLOW_REDIRECTS = follow`; exits with the status class
+/// (100 + status / 100) or the error code.
+fn redirect_module(url: &str, follow: i64) -> Vec<u8> {
+    let d = data_with_url(url);
+    let n = url_len(url);
+    let body = format!(
+        "(local.set $h (call $request_new (i32.const 0) (i32.const 3) (i32.const 16) (i32.const {n})))
+         (drop (call $request_option (local.get $h) (i32.const 4) (i64.const {follow})))
+         (drop (call $request_send (local.get $h) (i32.const 0)))
+         (local.set $r (call $response_status (local.get $h) (i64.const -1)))
+         (if (result i32) (i32.lt_s (local.get $r) (i32.const 0))
+           (then (local.get $r))
+           (else (i32.div_u (local.get $r) (i32.const 100))))"
+    );
+    module(&d, "", &body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_are_followed_only_on_request_and_rechecked_every_hop() {
+    let server = TestServer::http();
+    let other = TestServer::http();
+    let rules = [server.base()];
+    let local = server.url("/redirect/302?to=/hello");
+    // Not followed by default: the guest sees the 3xx.
+    assert_eq!(
+        run_with(&redirect_module(&local, 0), &rules).await.code,
+        103
+    );
+    // Followed when asked: 2xx.
+    assert_eq!(
+        run_with(&redirect_module(&local, 3), &rules).await.code,
+        102
+    );
+    // A hop to a destination the rules do not allow is denied (-20 → exit 20), and the
+    // other server never sees a connection.
+    let away = server.url(&format!("/redirect/307?to={}", other.url("/hello")));
+    let out = run_with(&redirect_module(&away, 3), &rules).await;
+    assert_eq!(out.code, 20);
+    assert_eq!(
+        other
+            .stats()
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    // Three redirects in a row with two allowed (-34 → exit 34); three allowed is fine.
+    let chain = server.url("/redirect/302?to=/redirect/301?to=/redirect/308?to=/hello");
+    assert_eq!(run_with(&redirect_module(&chain, 2), &rules).await.code, 34);
+    assert_eq!(
+        run_with(&redirect_module(&chain, 3), &rules).await.code,
+        102
+    );
+}
