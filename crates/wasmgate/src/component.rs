@@ -143,5 +143,6 @@ pub(crate) fn to_wasi_error(e: &OutboundError) -> HttpError {
         },
         OutboundErrorKind::Protocol => HttpError::HttpProtocolError,
         OutboundErrorKind::TooManyRedirects => HttpError::LoopDetected,
+        OutboundErrorKind::Cancelled => HttpError::InternalError(Some(e.to_string())),
     }
 }

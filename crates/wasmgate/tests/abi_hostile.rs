@@ -397,3 +397,60 @@ async fn redirects_are_followed_only_on_request_and_rechecked_every_hop() {
         102
     );
 }
+
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<wasmgate::RequestEvent>>);
+
+impl wasmgate::EventSink for Events {
+    fn on_request(&self, e: &wasmgate::RequestEvent) {
+        self.0.lock().unwrap().push(e.clone());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_a_handle_cancels_the_request_and_logs_it() {
+    let server = TestServer::http();
+    let url = server.url("/slow/3000");
+    let d = data_with_url(&url);
+    let n = url_len(&url);
+    let body = format!(
+        "(local.set $h (call $request_new (i32.const 0) (i32.const 3) (i32.const 16) (i32.const {n})))
+         (drop (call $request_send (local.get $h) (i32.const 0)))
+         (local.set $r (call $response_status (local.get $h) (i64.const 300)))
+         (if (i32.ne (local.get $r) (i32.const -10)) (then (call $proc_exit (i32.const 83))))
+         (call $close (local.get $h))"
+    );
+    let events = std::sync::Arc::new(Events::default());
+    let policy = Policy::new(
+        vec![AllowRule::parse(&server.base()).unwrap()],
+        vec![],
+        Limits::default(),
+    );
+    let runner = Runner::builder()
+        .policy(policy)
+        .event_sink(events.clone())
+        .build()
+        .unwrap();
+    let config = GuestConfig {
+        stdio: Stdio::Capture,
+        ..GuestConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let out = runner
+        .run_bytes(&module(&d, "", &body), "cancel.wasm", &config)
+        .await
+        .unwrap();
+    assert_eq!(out.status.unwrap(), 100);
+    // The run did not wait for the 3 s answer.
+    assert!(started.elapsed() < std::time::Duration::from_millis(2500));
+    let events = events.0.lock().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e.decision, wasmgate::Decision::Allowed);
+    assert_eq!(e.origin, wasmgate::Origin::HostAbi);
+    let err = e
+        .error
+        .as_ref()
+        .expect("a cancelled request carries an error");
+    assert_eq!(err.kind(), wasmgate::OutboundErrorKind::Cancelled);
+}

@@ -68,5 +68,6 @@ pub(crate) fn code_of(e: &OutboundError) -> i32 {
         },
         OutboundErrorKind::Protocol => ERR_PROTOCOL,
         OutboundErrorKind::TooManyRedirects => ERR_TOO_MANY_REDIRECTS,
+        OutboundErrorKind::Cancelled => ERR_INTERNAL,
     }
 }

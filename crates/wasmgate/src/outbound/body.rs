@@ -141,21 +141,46 @@ impl Drop for RequestBody {
     }
 }
 
-/// Everything needed to report a request once it is over.
+/// Everything needed to report a request once it is over. Reports exactly once: when
+/// finished, or when dropped unfinished (the guest cancelled the request).
 pub(crate) struct EventRecord {
     pub(crate) hub: EventHub,
     pub(crate) event: RequestEvent,
     pub(crate) start: Instant,
     pub(crate) bytes_out: Arc<AtomicU64>,
+    pub(crate) reported: bool,
 }
 
 impl EventRecord {
     pub(crate) fn finish(mut self, decision: Decision, error: Option<OutboundError>) {
+        self.report(decision, error);
+    }
+
+    fn report(&mut self, decision: Decision, error: Option<OutboundError>) {
+        if std::mem::replace(&mut self.reported, true) {
+            return;
+        }
         self.event.decision = decision;
         self.event.duration = self.start.elapsed();
         self.event.bytes_out = self.bytes_out.load(Ordering::Relaxed);
         self.event.error = error;
         self.hub.emit(&self.event);
+    }
+}
+
+impl Drop for EventRecord {
+    fn drop(&mut self) {
+        let cancelled = OutboundError::other(
+            OutboundErrorKind::Cancelled,
+            &self.event.method,
+            &self.event.url,
+            "cancelled by the guest before it completed",
+        );
+        let decision = match self.event.rule {
+            Some(_) => Decision::Allowed,
+            None => Decision::Denied,
+        };
+        self.report(decision, Some(cancelled));
     }
 }
 

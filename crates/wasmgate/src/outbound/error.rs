@@ -27,6 +27,8 @@ pub enum OutboundErrorKind {
     Protocol,
     /// A redirect chain was longer than the guest allowed.
     TooManyRedirects,
+    /// The guest gave up on the request (closed its handle) before it completed.
+    Cancelled,
 }
 
 impl OutboundErrorKind {
@@ -42,6 +44,7 @@ impl OutboundErrorKind {
             Self::Tls => "tls",
             Self::Protocol => "protocol",
             Self::TooManyRedirects => "too-many-redirects",
+            Self::Cancelled => "cancelled",
         }
     }
 }

@@ -119,6 +119,7 @@ impl OutboundClient {
             },
             start,
             bytes_out: Arc::new(AtomicU64::new(0)),
+            reported: false,
         };
         let mut stage = Stage::Checking;
         let result = self
