@@ -198,10 +198,12 @@ impl Runner {
                     format!("{name} has no `_start` export: it is not a WASI command (a library/reactor module cannot be run)"),
                 )
             })?;
-        Ok(match start.call_async(&mut store, ()).await {
+        let end = match start.call_async(&mut store, ()).await {
             Ok(()) => Ok(0),
             Err(e) => guest_end(e),
-        })
+        };
+        store.data_mut().abi.shutdown().await;
+        Ok(end)
     }
 }
 

@@ -215,9 +215,10 @@ pub(crate) async fn poll(
 }
 
 pub(crate) fn close(c: &mut Caller<'_, CoreState>, h: i32) -> Result<i32> {
-    match c.data_mut().abi.handles.remove(&h) {
-        Some(_) => Ok(0),
-        None => Err(bad_handle("close", h)),
+    if c.data_mut().abi.close(h) {
+        Ok(0)
+    } else {
+        Err(bad_handle("close", h))
     }
 }
 

@@ -66,13 +66,6 @@ pub(crate) struct InFlight {
     pub(crate) task: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        // Closing a handle cancels its request.
-        self.task.abort();
-    }
-}
-
 impl InFlight {
     /// Moves a finished head out of its channel without waiting.
     pub(crate) fn refresh(&mut self) {
@@ -132,6 +125,8 @@ pub(crate) struct AbiState {
     pub(crate) last_error: String,
     /// Woken whenever any request makes progress, so `poll` can wait on all at once.
     pub(crate) notify: Arc<Notify>,
+    /// Tasks of closed handles, aborted but perhaps not yet wound down.
+    cancelled: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl AbiState {
@@ -142,6 +137,32 @@ impl AbiState {
             next: 1,
             last_error: String::new(),
             notify: Arc::new(Notify::new()),
+            cancelled: Vec::new(),
+        }
+    }
+
+    /// Closes a handle; a request still in flight is cancelled.
+    pub(crate) fn close(&mut self, h: i32) -> bool {
+        match self.handles.remove(&h) {
+            Some(Slot::Sent(s)) => {
+                s.task.abort();
+                self.cancelled.push(s.task);
+                true
+            }
+            Some(Slot::Building(_)) => true,
+            None => false,
+        }
+    }
+
+    /// Cancels everything still open and waits until every request task has wound
+    /// down, so each request's event is reported before the run returns.
+    pub(crate) async fn shutdown(&mut self) {
+        let open: Vec<i32> = self.handles.keys().copied().collect();
+        for h in open {
+            self.close(h);
+        }
+        for task in self.cancelled.drain(..) {
+            let _ = task.await;
         }
     }
 
