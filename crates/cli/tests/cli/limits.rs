@@ -153,3 +153,34 @@ fn max_request_body() {
         .stderr_has("--max-request-body")
         .stdout_lacks("received 10000");
 }
+
+/// A limit hit in the middle of a body reaches a wasi:http guest as stream-error text.
+/// Even with RUST_BACKTRACE=1 in the environment, that text carries no host backtrace.
+#[test]
+fn mid_body_errors_show_the_guest_no_host_backtrace() {
+    let server = TestServer::http();
+    let url = server.url("/chunked/100000");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        .args([
+            "run",
+            "--max-response-body",
+            "1KiB",
+            "--allow",
+            &server.base(),
+        ])
+        .arg(http_client())
+        .args(["download", &url])
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .output()
+        .expect("run wasmgate");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: stream: LastOperationFailed(HTTP response body size exceeds limit: 1024 bytes)"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+}
