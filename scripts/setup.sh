@@ -47,3 +47,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: rustup component add ${missing[*]}"
     rustup component add "${missing[@]}"
 fi
+
+# Guest toolchains for the core-module (host ABI) tests: Go from PyPI, clang + wasi-libc
+# from apt. Each script is idempotent and fast when everything is already there.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+bash "$here/setup-go.sh"
+bash "$here/setup-c.sh"

@@ -34,6 +34,12 @@ step "clippy: examples/fetch (wasm32-wasip2)"
 (cd examples/fetch &&
     CARGO_TARGET_DIR="$root/target/examples" cargo clippy --target wasm32-wasip2 -- -D warnings)
 
+step "clippy: guest/rust (wasm32-wasip1 and wasm32-wasip2)"
+(cd guest/rust &&
+    cargo fmt -- --check &&
+    CARGO_TARGET_DIR="$root/target/rust-guests" cargo clippy --target wasm32-wasip1 --examples -- -D warnings &&
+    CARGO_TARGET_DIR="$root/target/rust-guests" cargo clippy --target wasm32-wasip2 --examples -- -D warnings)
+
 step "cargo test --workspace"
 cargo test --workspace
 

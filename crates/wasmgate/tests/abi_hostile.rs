@@ -105,6 +105,9 @@ async fn out_of_bounds_and_overflowing_pointers() {
     assert_eq!(run(&module(&d, "", body)).await, 2);
     // A negative length is a length of 4 GiB.
     let body = "(call $request_new (i32.const 0) (i32.const 3) (i32.const 16) (i32.const -1))";
+    assert_eq!(run(&module(&d, "", body)).await, 2);
+    // In bounds but longer than any URL may be: refused before it is parsed.
+    let body = "(call $request_new (i32.const 0) (i32.const 3) (i32.const 16) (i32.const 9000))";
     assert_eq!(run(&module(&d, "", body)).await, 5);
     // last_error into a buffer outside memory.
     let body =
@@ -453,4 +456,34 @@ async fn closing_a_handle_cancels_the_request_and_logs_it() {
         .as_ref()
         .expect("a cancelled request carries an error");
     assert_eq!(err.kind(), wasmgate::OutboundErrorKind::Cancelled);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poll_waits_only_for_the_bits_asked_for() {
+    let server = TestServer::http();
+    let url = server.url("/hello");
+    let d = data_with_url(&url);
+    let n = url_len(&url);
+    // After the head arrived: asking only for READY_WRITE (4) on a request without a
+    // streamed body finds nothing within 50 ms; asking for anything (0) finds it ready.
+    let body = format!(
+        "(local.set $h (call $request_new (i32.const 0) (i32.const 3) (i32.const 16) (i32.const {n})))
+         (drop (call $request_send (local.get $h) (i32.const 0)))
+         (drop (call $response_status (local.get $h) (i64.const -1)))
+         (i32.store (i32.const 3000) (local.get $h))
+         (i32.store8 (i32.const 3100) (i32.const 4))
+         (if (i32.ne (call $poll (i32.const 3000) (i32.const 1) (i32.const 3100) (i64.const 50)) (i32.const 0))
+           (then (call $proc_exit (i32.const 84))))
+         (i32.store8 (i32.const 3100) (i32.const 0))
+         (if (i32.ne (call $poll (i32.const 3000) (i32.const 1) (i32.const 3100) (i64.const 50)) (i32.const 1))
+           (then (call $proc_exit (i32.const 85))))
+         (i32.load8_u (i32.const 3100))"
+    );
+    // READY_RESPONSE | READY_BODY = 3.
+    assert_eq!(
+        run_with(&module(&d, "", &body), &[server.base()])
+            .await
+            .code,
+        103
+    );
 }

@@ -61,7 +61,9 @@ pub(crate) async fn fetch(
     rp: i32,
 ) -> Result<i32> {
     let alloc = allocator(c)?;
-    memory::check_buffer(c, "fetch", rp, 8)?;
+    for (ptr, len) in [(rp, 8), (mp, ml), (up, ul), (hp, hl), (bp, bl)] {
+        memory::check_buffer(c, "fetch", ptr, len)?;
+    }
     if ml as u32 as usize > MAX_METHOD_LEN || ul as u32 as usize > MAX_URL_LEN {
         return Err((ERR_BAD_URL, "fetch: method or URL too long".into()));
     }

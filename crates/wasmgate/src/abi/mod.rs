@@ -76,7 +76,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<CoreState>) -> wasmtime::Result<
     sync_fn!(linker, "request_option", request::request_option, (h: i32, option: i32, value: i64));
     sync_fn!(linker, "request_send", request::request_send, (h: i32, flags: i32));
     async_fn!(linker, "body_write", request::body_write, (h: i32, ptr: i32, len: i32, timeout: i64));
-    async_fn!(linker, "body_finish", request::body_finish, (h: i32));
+    sync_fn!(linker, "body_finish", request::body_finish, (h: i32));
     async_fn!(linker, "poll", response::poll, (hp: i32, count: i32, rp: i32, timeout: i64));
     async_fn!(linker, "response_status", response::response_status, (h: i32, timeout: i64));
     sync_fn!(linker, "response_headers", response::response_headers, (h: i32, ptr: i32, cap: i32));

@@ -5,7 +5,7 @@ use super::CoreState;
 use super::codes::*;
 use super::memory::{self, CallError};
 use super::state::{
-    BODY_BUFFER_CHUNKS, BODY_CHUNK, BodyMsg, Building, HeadState, InFlight, MAX_REDIRECTS, Slot,
+    BODY_BUFFER_CHUNKS, BODY_CHUNK, Building, HeadState, InFlight, MAX_REDIRECTS, Slot,
 };
 use super::validate::{self, MAX_HEADER_BYTES, MAX_METHOD_LEN, MAX_URL_LEN};
 use super::wait::{Wait, wait_for_progress};
@@ -24,6 +24,9 @@ pub(crate) fn request_new(
     up: i32,
     ul: i32,
 ) -> Result<i32> {
+    // Bounds first: a pointer/length outside memory is ERR_BAD_POINTER whatever else.
+    memory::check_buffer(c, "request_new", mp, ml)?;
+    memory::check_buffer(c, "request_new", up, ul)?;
     if ml as u32 as usize > MAX_METHOD_LEN {
         return Err((
             ERR_BAD_METHOD,
@@ -56,6 +59,8 @@ pub(crate) fn request_header(
     vp: i32,
     vl: i32,
 ) -> Result<i32> {
+    memory::check_buffer(c, "request_header", np, nl)?;
+    memory::check_buffer(c, "request_header", vp, vl)?;
     let added = (nl as u32 as usize).saturating_add(vl as u32 as usize);
     let used = c.data_mut().abi.building("request_header", h)?.header_bytes;
     if used.saturating_add(added) > MAX_HEADER_BYTES {
@@ -127,12 +132,12 @@ pub(crate) fn request_send(c: &mut Caller<'_, CoreState>, h: i32, flags: i32) ->
         unreachable!("checked to be building above")
     };
     let streaming = flags & SEND_BODY_STREAM != 0;
-    let (body_tx, body) = if streaming {
+    let (body_tx, finished, body) = if streaming {
         let label = (req.method.to_string(), req.url.clone());
-        let (tx, body) = super::send::pipe(BODY_BUFFER_CHUNKS, abi.notify.clone(), label);
-        (Some(tx), Some(body))
+        let (tx, finished, body) = super::send::pipe(BODY_BUFFER_CHUNKS, abi.notify.clone(), label);
+        (Some(tx), finished, Some(body))
     } else {
-        (None, None)
+        (None, Default::default(), None)
     };
     let (head_tx, head_rx) = oneshot::channel();
     let task = tokio::spawn(super::send::run(
@@ -146,6 +151,7 @@ pub(crate) fn request_send(c: &mut Caller<'_, CoreState>, h: i32, flags: i32) ->
         h,
         Slot::Sent(Box::new(InFlight {
             body_tx,
+            finished,
             streaming,
             head: HeadState::Waiting(head_rx),
             leftover: bytes::Bytes::new(),
@@ -158,7 +164,7 @@ pub(crate) fn request_send(c: &mut Caller<'_, CoreState>, h: i32, flags: i32) ->
 }
 
 /// The request body pipe, or why it cannot be written.
-fn writer(c: &mut Caller<'_, CoreState>, what: &str, h: i32) -> Result<mpsc::Sender<BodyMsg>> {
+fn writer(c: &mut Caller<'_, CoreState>, what: &str, h: i32) -> Result<mpsc::Sender<bytes::Bytes>> {
     let s = c.data_mut().abi.sent(what, h)?;
     s.refresh();
     if let HeadState::Failed(code, msg) = &s.head {
@@ -195,7 +201,7 @@ pub(crate) async fn body_write(
                 let n = (len - accepted).min(BODY_CHUNK);
                 let at = (ptr as u32 as usize + accepted) as u32 as i32;
                 let chunk = memory::read(c, "body_write", at, n as i32)?;
-                permit.send(BodyMsg::Data(chunk.into()));
+                permit.send(chunk.into());
                 accepted += n;
             }
             Err(mpsc::error::TrySendError::Full(())) => {
@@ -220,13 +226,12 @@ pub(crate) async fn body_write(
     Ok(accepted as i32)
 }
 
-pub(crate) async fn body_finish(c: &mut Caller<'_, CoreState>, h: i32) -> Result<i32> {
-    let tx = writer(c, "body_finish", h)?;
-    // Waiting for room is bounded by the request's own timeouts: a request that stops
-    // moving fails, and then the pipe closes.
-    let _ = tx.send(BodyMsg::End).await;
-    if let Ok(s) = c.data_mut().abi.sent("body_finish", h) {
-        s.body_tx = None;
-    }
+/// Ends the body without waiting: the end is a flag, not a message that needs room in
+/// the pipe, so a guest's green threads are never stalled here.
+pub(crate) fn body_finish(c: &mut Caller<'_, CoreState>, h: i32) -> Result<i32> {
+    writer(c, "body_finish", h)?;
+    let s = c.data_mut().abi.sent("body_finish", h)?;
+    s.finished.store(true, std::sync::atomic::Ordering::SeqCst);
+    s.body_tx = None;
     Ok(0)
 }

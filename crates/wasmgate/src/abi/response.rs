@@ -191,7 +191,8 @@ pub(crate) async fn poll(
             )
         })?;
     let raw = memory::read(c, "poll", hp, count.saturating_mul(4))?;
-    memory::check_buffer(c, "poll", rp, count)?;
+    // On input each byte is the set of bits the guest waits for (0 = any).
+    let interest = memory::read(c, "poll", rp, count)?;
     let handles: Vec<i32> = raw
         .chunks_exact(4)
         .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -200,8 +201,10 @@ pub(crate) async fn poll(
         let abi = &mut c.data_mut().abi;
         let bits: Vec<u8> = handles
             .iter()
-            .map(|h| match abi.handles.get_mut(h) {
-                Some(Slot::Sent(s)) => s.readiness(),
+            .zip(&interest)
+            .map(|(h, want)| match abi.handles.get_mut(h) {
+                Some(Slot::Sent(s)) if *want == 0 => s.readiness(),
+                Some(Slot::Sent(s)) => s.readiness() & want,
                 Some(Slot::Building(_)) => 0,
                 None => READY_INVALID,
             })

@@ -1,7 +1,7 @@
 //! The background side of `request_send`: the request body pipe, the client call, and
 //! redirects (each hop checked by the policy again).
 
-use super::state::{BodyMsg, Building, FRAME_BUFFER, Head, pump};
+use super::state::{Building, FRAME_BUFFER, Head, pump};
 use crate::events::Origin;
 use crate::outbound::{
     OutboundBody, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, ResponseBody,
@@ -12,12 +12,14 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Empty};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// The request body as the guest writes it through `body_write`.
 struct PipeBody {
-    rx: mpsc::Receiver<BodyMsg>,
+    rx: mpsc::Receiver<Bytes>,
+    finished: Arc<AtomicBool>,
     notify: Arc<Notify>,
     done: bool,
     label: (String, String),
@@ -38,8 +40,8 @@ impl Body for PipeBody {
         // Room in the pipe: a guest waiting to write may go on.
         self.notify.notify_one();
         match msg {
-            Some(BodyMsg::Data(d)) => Poll::Ready(Some(Ok(Frame::data(d)))),
-            Some(BodyMsg::End) => {
+            Some(d) => Poll::Ready(Some(Ok(Frame::data(d)))),
+            None if self.finished.load(Ordering::SeqCst) => {
                 self.done = true;
                 Poll::Ready(None)
             }
@@ -65,20 +67,23 @@ impl Body for PipeBody {
     }
 }
 
-/// Creates the body pipe for a streamed upload.
+/// Creates the body pipe for a streamed upload: the sender, the flag `body_finish`
+/// sets before dropping the sender, and the body the client reads.
 pub(crate) fn pipe(
     capacity: usize,
     notify: Arc<Notify>,
     label: (String, String),
-) -> (mpsc::Sender<BodyMsg>, OutboundBody) {
+) -> (mpsc::Sender<Bytes>, Arc<AtomicBool>, OutboundBody) {
     let (tx, rx) = mpsc::channel(capacity);
+    let finished = Arc::new(AtomicBool::new(false));
     let body = PipeBody {
         rx,
+        finished: finished.clone(),
         notify,
         done: false,
         label,
     };
-    (tx, body.boxed_unsync())
+    (tx, finished, body.boxed_unsync())
 }
 
 fn empty() -> OutboundBody {

@@ -48,16 +48,12 @@ pub(crate) enum HeadState {
     Failed(i32, String),
 }
 
-/// Messages on the request body pipe: the end must be said explicitly, so a guest that
-/// closes a handle mid-body aborts the request rather than truncating it silently.
-pub(crate) enum BodyMsg {
-    Data(Bytes),
-    End,
-}
-
 /// A sent request.
 pub(crate) struct InFlight {
-    pub(crate) body_tx: Option<mpsc::Sender<BodyMsg>>,
+    pub(crate) body_tx: Option<mpsc::Sender<Bytes>>,
+    /// Set by `body_finish`: the end of the body must be said explicitly, so a guest
+    /// that closes a handle mid-body aborts the request instead of truncating it.
+    pub(crate) finished: Arc<std::sync::atomic::AtomicBool>,
     pub(crate) streaming: bool,
     pub(crate) head: HeadState,
     pub(crate) leftover: Bytes,

@@ -1,0 +1,492 @@
+//! The Go guest library (`guest/go`) against real servers on 127.0.0.1: Go programs
+//! built with mainline Go for `GOOS=wasip1` make HTTP requests through the host ABI,
+//! run through the library with a policy, captured stdio and collected events.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmgate::{Decision, EventSink, GuestConfig, Origin, RequestEvent, Runner, Stdio};
+use wasmgate_policy::{AllowRule, Limits, Policy};
+use wasmgate_test_support::TestServer;
+use wasmgate_test_support::go::{go_command, go_guest, go_module_dir};
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<RequestEvent>>);
+
+impl EventSink for Collect {
+    fn on_request(&self, event: &RequestEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+/// What a run produced.
+struct Ran {
+    code: Result<i32, wasmgate::Error>,
+    stdout: String,
+    stderr: String,
+    events: Vec<RequestEvent>,
+}
+
+impl Ran {
+    fn ok(&self) -> &Self {
+        assert!(
+            matches!(self.code, Ok(0)),
+            "guest failed: {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn failed(&self) -> &Self {
+        assert!(
+            matches!(self.code, Ok(1)),
+            "guest should exit 1: {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn has_line(&self, line: &str) -> &Self {
+        assert!(
+            self.stdout.lines().any(|l| l == line),
+            "expected the line `{line}` in stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The number after `prefix` on a stdout line.
+    fn number(&self, prefix: &str) -> u64 {
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line in stdout:\n{}", self.stdout))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// The body printed after `---`.
+    fn body(&self) -> &str {
+        let (_, body) = self
+            .stdout
+            .split_once("\n---\n")
+            .unwrap_or_else(|| panic!("no body in stdout:\n{}", self.stdout));
+        body.strip_suffix('\n').unwrap_or(body)
+    }
+}
+
+/// How to run a guest.
+struct Run {
+    rules: Vec<String>,
+    max_memory: Option<u64>,
+}
+
+impl Run {
+    fn allow(rule: impl Into<String>) -> Self {
+        Self {
+            rules: vec![rule.into()],
+            max_memory: None,
+        }
+    }
+
+    fn deny_all() -> Self {
+        Self {
+            rules: vec![],
+            max_memory: None,
+        }
+    }
+
+    fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = Some(bytes);
+        self
+    }
+
+    async fn go(self, program: &str, args: &[&str]) -> Ran {
+        // Built outside the async runtime's worker (it can take a while the first time).
+        let program = program.to_string();
+        let wasm = tokio::task::spawn_blocking(move || go_guest(&program))
+            .await
+            .unwrap();
+        self.run(&wasm, args).await
+    }
+
+    async fn run(self, wasm: &Path, args: &[&str]) -> Ran {
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| AllowRule::parse(r).unwrap())
+            .collect();
+        let events = Arc::new(Collect::default());
+        let runner = Runner::builder()
+            .policy(Policy::new(rules, vec![], Limits::default()))
+            .event_sink(events.clone())
+            .build()
+            .expect("runner");
+        let mut config = GuestConfig {
+            program_name: "guest.wasm".into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            stdio: Stdio::Capture,
+            timeout: Some(Duration::from_secs(180)),
+            ..GuestConfig::default()
+        };
+        if let Some(m) = self.max_memory {
+            config.max_memory = m;
+        }
+        let outcome = runner
+            .run_file(wasm, &config)
+            .await
+            .expect("guest loads and links");
+        let events = events.0.lock().unwrap().clone();
+        Ran {
+            code: outcome.status,
+            stdout: String::from_utf8_lossy(&outcome.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&outcome.stderr).into_owned(),
+            events,
+        }
+    }
+}
+
+/// `n` bytes of the repeating `0123456789abcdef`.
+fn pattern(n: usize) -> String {
+    "0123456789abcdef".chars().cycle().take(n).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_returns_status_headers_and_body() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go("httpclient", &["get", &server.url("/hello")])
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line("header: content-length: 26")
+        .has_line("body-bytes: 26");
+    assert_eq!(ran.body(), "hello from the test server");
+    assert_eq!(ran.events.len(), 1, "{:?}", ran.events);
+    let e = &ran.events[0];
+    assert_eq!(e.origin, Origin::HostAbi);
+    assert_eq!(e.decision, Decision::Allowed);
+    assert_eq!(e.status, Some(200));
+    assert_eq!(e.bytes_in, 26);
+    assert!(e.error.is_none(), "{:?}", e.error);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn error_statuses_come_back_with_their_bodies() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go("httpclient", &["get", &server.url("/status/503")])
+        .await;
+    ran.ok().has_line("status: 503");
+    assert_eq!(ran.body(), "status 503 body");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn post_streams_a_body_from_a_reader_and_gets_it_echoed() {
+    let server = TestServer::http();
+    let size = 3 * 1024 * 1024 + 7;
+    let ran = Run::allow(server.base())
+        .go(
+            "httpclient",
+            &["post", &server.url("/echo"), &size.to_string(), "10000"],
+        )
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line("header: x-test-method: POST")
+        .has_line(&format!("body-bytes: {size}"));
+    assert!(
+        ran.body() == pattern(size),
+        "the echoed body differs from what was sent"
+    );
+    assert_eq!(
+        server.stats().body_bytes.load(Ordering::SeqCst),
+        size as u64
+    );
+    assert_eq!(ran.events[0].bytes_out, size as u64);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_of_known_length_is_sent_with_content_length() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go(
+            "httpclient",
+            &["post", &server.url("/headers"), "100", "--content-length"],
+        )
+        .await;
+    ran.ok().has_line("status: 200");
+    let sent: Vec<&str> = ran.body().lines().collect();
+    assert!(sent.contains(&"content-length: 100"), "{sent:?}");
+    assert!(
+        !sent.iter().any(|l| l.starts_with("transfer-encoding")),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headers_travel_both_ways() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go("httpclient", &["headers", &server.url("/headers")])
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line("header: x-test-reply: yes");
+    let sent: Vec<&str> = ran.body().lines().collect();
+    assert!(sent.contains(&"x-from-guest: 42"), "{sent:?}");
+    assert!(sent.contains(&"user-agent: Go-http-client/1.1"), "{sent:?}");
+    assert!(
+        !sent.iter().any(|l| l.starts_with("connection:")),
+        "the library must not add a Connection header: {sent:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_are_followed_by_go_each_hop_checked_by_the_policy() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go(
+            "httpclient",
+            &["get", &server.url("/redirect/302?to=/hello")],
+        )
+        .await;
+    ran.ok().has_line("status: 200");
+    assert_eq!(ran.body(), "hello from the test server");
+    // The host did not follow the redirect itself: two requests, two events.
+    let statuses: Vec<_> = ran.events.iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [Some(302), Some(200)], "{:?}", ran.events);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_response_streams_in_bounded_memory() {
+    let server = TestServer::http();
+    let size: u64 = 100 * 1024 * 1024 + 13;
+    // A guest that buffered the body would need more memory than this and trap.
+    let ran = Run::allow(server.base())
+        .max_memory(64 * 1024 * 1024)
+        .go(
+            "httpclient",
+            &["download", &server.url(&format!("/chunked/{size}"))],
+        )
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line(&format!("body-bytes: {size}"));
+    assert_eq!(ran.events[0].bytes_in, size);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denied_request_is_a_typed_go_error_with_the_hosts_message() {
+    let server = TestServer::http();
+    let ran = Run::deny_all()
+        .go("httpclient", &["get", &server.url("/hello")])
+        .await;
+    ran.failed();
+    let line = ran
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line:\n{}", ran.stderr));
+    assert!(line.starts_with("error: -20 denied GET "), "{line}");
+    assert!(
+        line.contains(&format!("--allow {}", server.base())),
+        "the message should name the flag: {line}"
+    );
+    assert_eq!(server.stats().requests.load(Ordering::SeqCst), 0);
+    assert_eq!(ran.events.len(), 1);
+    assert_eq!(ran.events[0].decision, Decision::Denied);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn goroutines_run_requests_concurrently() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go(
+            "httpclient",
+            &["concurrent", &server.url("/slow/200"), "10"],
+        )
+        .await;
+    ran.ok().has_line("ok: 10");
+    for i in 0..10 {
+        ran.has_line(&format!("result {i}: status 200"));
+    }
+    assert_eq!(server.stats().max_in_flight.load(Ordering::SeqCst), 10);
+    // Ten requests that each take 200 ms, measured inside the guest.
+    let elapsed = ran.number("elapsed-ms: ");
+    eprintln!("10 concurrent requests to /slow/200: {elapsed} ms");
+    assert!(
+        elapsed < 400,
+        "10 concurrent requests of 200 ms took {elapsed} ms"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_context_deadline_cancels_the_request() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go("httpclient", &["timeout", &server.url("/slow/5000"), "300"])
+        .await;
+    ran.failed();
+    assert!(
+        ran.stderr
+            .lines()
+            .any(|l| l.starts_with("error: ctx ") && l.contains("deadline exceeded")),
+        "{}",
+        ran.stderr
+    );
+    let elapsed = ran.number("elapsed-ms: ");
+    assert!((300..3000).contains(&elapsed), "took {elapsed} ms");
+    assert_eq!(ran.events.len(), 1, "{:?}", ran.events);
+    assert_eq!(ran.events[0].status, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sequential_requests_reuse_the_transport() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go("httpclient", &["seq", &server.url("/hello"), "20"])
+        .await;
+    ran.ok().has_line("ok: 20");
+    assert_eq!(ran.events.len(), 20);
+}
+
+/// A one-route HTTP/1.1 server answering every request with a fixed JSON document.
+struct JsonServer {
+    addr: std::net::SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const JSON: &str =
+    r#"{"name":"wasmgate","version":1,"tags":["wasm","http","go"],"extra":{"ignored":true}}"#;
+
+impl JsonServer {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(conn) = conn {
+                    let _ = Self::answer(conn);
+                }
+            }
+        });
+        Self {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn answer(mut conn: TcpStream) -> std::io::Result<()> {
+        conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if conn.read(&mut byte)? == 0 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        write!(
+            conn,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{JSON}",
+            JSON.len()
+        )
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for JsonServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ordinary_net_http_program_works_after_install() {
+    let server = JsonServer::start();
+    let url = format!("{}/release.json", server.base());
+    let ran = Run::allow(server.base()).go("jsonapp", &[&url]).await;
+    ran.ok()
+        .has_line("name: wasmgate")
+        .has_line("version: 1")
+        .has_line("tags: 3");
+
+    // Without the rule, the same program fails with wasmgate's explanation.
+    let ran = Run::deny_all().go("jsonapp", &[&url]).await;
+    ran.failed();
+    assert!(
+        ran.stderr
+            .contains(&format!("to allow it, add: --allow {}", server.base())),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_example_runs() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go("examples/get", &[&server.url("/hello")])
+        .await;
+    ran.ok().has_line("200 OK 26 bytes");
+}
+
+/// `gofmt`, `go vet` (for wasip1 and natively) and the library's Go unit tests.
+#[test]
+fn go_code_is_formatted_vetted_and_unit_tested() {
+    let run = |args: &[&str], wasip1: bool| {
+        let mut cmd = go_command();
+        cmd.args(args);
+        if wasip1 {
+            cmd.env("GOOS", "wasip1").env("GOARCH", "wasm");
+        }
+        let out = cmd.output().expect("run go");
+        assert!(
+            out.status.success(),
+            "go {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    run(&["vet", "./..."], true);
+    run(&["vet", "./..."], false);
+    run(&["test", "./..."], false);
+    let goroot = run(&["env", "GOROOT"], false);
+    let out = std::process::Command::new(Path::new(&goroot).join("bin/gofmt"))
+        .arg("-l")
+        .arg(".")
+        .current_dir(go_module_dir())
+        .output()
+        .expect("run gofmt");
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "gofmt -l lists unformatted files:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

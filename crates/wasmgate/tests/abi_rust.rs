@@ -1,0 +1,338 @@
+//! The Rust guest crate (`guest/rust`, `wasmgate-guest`) against real servers on
+//! 127.0.0.1, built for both targets: on wasm32-wasip1 it speaks wasmgate's host ABI, on
+//! wasm32-wasip2 `wasi:http`. The same test program (`examples/rust-guest-client.rs`)
+//! must behave the same on both, run through the library with a policy, captured stdio
+//! and collected events.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use wasmgate::{Decision, EventSink, GuestConfig, Origin, RequestEvent, Runner, Stdio};
+use wasmgate_policy::{AllowRule, Limits, Policy};
+use wasmgate_test_support::TestServer;
+use wasmgate_test_support::rust_guest::rust_guest;
+
+const P1: &str = "wasm32-wasip1";
+const P2: &str = "wasm32-wasip2";
+
+#[derive(Default)]
+struct Collect(Mutex<Vec<RequestEvent>>);
+
+impl EventSink for Collect {
+    fn on_request(&self, event: &RequestEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+/// What a run produced.
+struct Ran {
+    code: Result<i32, wasmgate::Error>,
+    stdout: String,
+    stderr: String,
+    events: Vec<RequestEvent>,
+}
+
+impl Ran {
+    fn ok(&self) -> &Self {
+        assert!(
+            matches!(self.code, Ok(0)),
+            "guest failed: {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn failed(&self) -> &Self {
+        assert!(
+            matches!(self.code, Ok(1)),
+            "guest should exit 1: {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The number after `prefix` on a stdout line.
+    fn number(&self, prefix: &str) -> u64 {
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line in stdout:\n{}", self.stdout))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// The `error: ` line on stderr.
+    fn error_line(&self) -> &str {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("no error line:\n{}", self.stderr))
+    }
+
+    fn has_line(&self, line: &str) -> &Self {
+        assert!(
+            self.stdout.lines().any(|l| l == line),
+            "expected the line `{line}` in stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The body printed after `---`.
+    fn body(&self) -> &str {
+        let (_, body) = self
+            .stdout
+            .split_once("\n---\n")
+            .unwrap_or_else(|| panic!("no body in stdout:\n{}", self.stdout));
+        body.strip_suffix('\n').unwrap_or(body)
+    }
+}
+
+/// How to run a guest.
+struct Run {
+    rules: Vec<String>,
+    max_memory: Option<u64>,
+}
+
+impl Run {
+    fn allow(rule: impl Into<String>) -> Self {
+        Self {
+            rules: vec![rule.into()],
+            max_memory: None,
+        }
+    }
+
+    fn deny_all() -> Self {
+        Self {
+            rules: vec![],
+            max_memory: None,
+        }
+    }
+
+    fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = Some(bytes);
+        self
+    }
+
+    /// Runs the `rust-guest-client` example built for `target`.
+    async fn client(self, target: &'static str, args: &[&str]) -> Ran {
+        let wasm = tokio::task::spawn_blocking(move || rust_guest("rust-guest-client", target))
+            .await
+            .unwrap();
+        self.run(&wasm, args).await
+    }
+
+    async fn run(self, wasm: &Path, args: &[&str]) -> Ran {
+        let rules = self
+            .rules
+            .iter()
+            .map(|r| AllowRule::parse(r).unwrap())
+            .collect();
+        let events = Arc::new(Collect::default());
+        let runner = Runner::builder()
+            .policy(Policy::new(rules, vec![], Limits::default()))
+            .event_sink(events.clone())
+            .build()
+            .expect("runner");
+        let mut config = GuestConfig {
+            program_name: "guest.wasm".into(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+            stdio: Stdio::Capture,
+            timeout: Some(Duration::from_secs(180)),
+            ..GuestConfig::default()
+        };
+        if let Some(m) = self.max_memory {
+            config.max_memory = m;
+        }
+        let outcome = runner
+            .run_file(wasm, &config)
+            .await
+            .expect("guest loads and links");
+        let events = events.0.lock().unwrap().clone();
+        Ran {
+            code: outcome.status,
+            stdout: String::from_utf8_lossy(&outcome.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&outcome.stderr).into_owned(),
+            events,
+        }
+    }
+}
+
+/// `n` bytes of the repeating `0123456789abcdef`.
+fn pattern(n: usize) -> String {
+    "0123456789abcdef".chars().cycle().take(n).collect()
+}
+
+/// Declares one test per target for an `async fn(target)`.
+macro_rules! on_both_targets {
+    ($($name:ident),* $(,)?) => {
+        mod p1 {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    super::$name(super::P1).await
+                }
+            )*
+        }
+        mod p2 {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    super::$name(super::P2).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_targets!(
+    get_returns_status_headers_and_body,
+    post_streams_a_body_from_a_reader_and_gets_it_echoed,
+    headers_travel_both_ways,
+    a_large_response_streams_in_bounded_memory,
+    a_denied_request_is_a_typed_error_with_the_hosts_message,
+    ten_requests_run_concurrently,
+    the_example_works,
+);
+
+/// The origin of events for a target's requests.
+fn origin(target: &str) -> Origin {
+    if target == P1 {
+        Origin::HostAbi
+    } else {
+        Origin::WasiHttp
+    }
+}
+
+async fn get_returns_status_headers_and_body(target: &'static str) {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .client(target, &["get", &server.url("/hello")])
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line("header: content-length: 26")
+        .has_line("body-bytes: 26");
+    assert_eq!(ran.body(), "hello from the test server");
+    assert_eq!(ran.events.len(), 1, "{:?}", ran.events);
+    let e = &ran.events[0];
+    assert_eq!(e.origin, origin(target));
+    assert_eq!(e.decision, Decision::Allowed);
+    assert_eq!(e.status, Some(200));
+    assert_eq!(e.bytes_in, 26);
+}
+
+async fn the_example_works(target: &'static str) {
+    let server = TestServer::http();
+    let wasm = tokio::task::spawn_blocking(move || rust_guest("get", target))
+        .await
+        .unwrap();
+    let ran = Run::allow(server.base())
+        .run(&wasm, &[&server.url("/hello")])
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line("hello from the test server");
+}
+
+async fn post_streams_a_body_from_a_reader_and_gets_it_echoed(target: &'static str) {
+    let server = TestServer::http();
+    let size = 3 * 1024 * 1024 + 7;
+    let ran = Run::allow(server.base())
+        .client(target, &["post", &server.url("/echo"), &size.to_string()])
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line("header: x-test-method: POST")
+        .has_line(&format!("body-bytes: {size}"));
+    assert!(
+        ran.body() == pattern(size),
+        "the echoed body differs from what was sent"
+    );
+    assert_eq!(
+        server.stats().body_bytes.load(Ordering::SeqCst),
+        size as u64
+    );
+    assert_eq!(ran.events[0].bytes_out, size as u64);
+}
+
+async fn headers_travel_both_ways(target: &'static str) {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .client(target, &["headers", &server.url("/headers")])
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line("header: x-test-reply: yes");
+    let sent: Vec<&str> = ran.body().lines().collect();
+    assert!(sent.contains(&"x-from-guest: 42"), "{sent:?}");
+    assert!(
+        !sent.iter().any(|l| l.starts_with("connection:")),
+        "the library must not add a Connection header: {sent:?}"
+    );
+}
+
+async fn a_large_response_streams_in_bounded_memory(target: &'static str) {
+    let server = TestServer::http();
+    let size: u64 = 100 * 1024 * 1024 + 13;
+    // A guest that buffered the body would need more memory than this and trap.
+    let ran = Run::allow(server.base())
+        .max_memory(64 * 1024 * 1024)
+        .client(
+            target,
+            &["download", &server.url(&format!("/chunked/{size}"))],
+        )
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line(&format!("body-bytes: {size}"));
+    assert_eq!(ran.events[0].bytes_in, size);
+}
+
+async fn a_denied_request_is_a_typed_error_with_the_hosts_message(target: &'static str) {
+    let server = TestServer::http();
+    let ran = Run::deny_all()
+        .client(target, &["get", &server.url("/hello")])
+        .await;
+    ran.failed();
+    let line = ran.error_line();
+    if target == P1 {
+        // The host's own message, naming the flag that would allow the request.
+        assert!(line.starts_with("error: Denied denied GET "), "{line}");
+        assert!(
+            line.contains(&format!("--allow {}", server.base())),
+            "the message should name the flag: {line}"
+        );
+    } else {
+        assert_eq!(line, "error: Denied HttpRequestDenied");
+    }
+    assert_eq!(server.stats().requests.load(Ordering::SeqCst), 0);
+    assert_eq!(ran.events.len(), 1);
+    assert_eq!(ran.events[0].decision, Decision::Denied);
+}
+
+async fn ten_requests_run_concurrently(target: &'static str) {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .client(target, &["concurrent", &server.url("/slow/200"), "10"])
+        .await;
+    ran.ok().has_line("ok: 10");
+    for i in 0..10 {
+        ran.has_line(&format!("result {i}: status 200"));
+    }
+    assert_eq!(server.stats().max_in_flight.load(Ordering::SeqCst), 10);
+    // Ten requests that each take 200 ms, measured inside the guest.
+    let elapsed = ran.number("elapsed-ms: ");
+    assert!(
+        elapsed < 400,
+        "10 concurrent requests of 200 ms took {elapsed} ms"
+    );
+    assert_eq!(ran.events.len(), 10);
+}

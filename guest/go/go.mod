@@ -1,0 +1,3 @@
+module wasmgate.dev/guest/go
+
+go 1.24
