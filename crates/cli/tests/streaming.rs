@@ -1,8 +1,10 @@
 //! A large response streams through `wasmgate run` with bounded host memory: the peak RSS
 //! for a 200 MiB body stays within a few MiB of the peak for a tiny one.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use wasmgate_test_support::rust_guest::rust_guest;
 use wasmgate_test_support::{Guest, TestServer, guest};
 
 /// Upper bound for the extra memory a 200 MiB download may cost the host. A host that
@@ -12,10 +14,10 @@ const MAX_EXTRA_RSS_KIB: u64 = 16 * 1024;
 
 /// Runs a download and returns (guest stdout, peak RSS of the wasmgate process in KiB),
 /// reading `VmHWM` (the kernel's high-water mark) until the process exits.
-fn download_peak(server: &TestServer, bytes: u64) -> (String, u64) {
+fn download_peak(server: &TestServer, guest_wasm: &Path, bytes: u64) -> (String, u64) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
         .args(["run", "--allow", &server.base()])
-        .arg(guest(Guest::HttpClient))
+        .arg(guest_wasm)
         .args(["download", &server.url(&format!("/chunked/{bytes}"))])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -43,11 +45,21 @@ fn download_peak(server: &TestServer, bytes: u64) -> (String, u64) {
 
 #[test]
 fn a_200_mib_response_streams_with_bounded_host_memory() {
+    bounded(&guest(Guest::HttpClient));
+}
+
+/// The same through the host ABI, with a core module (the Rust guest library on wasip1).
+#[test]
+fn a_200_mib_response_streams_to_a_core_module_with_bounded_host_memory() {
+    bounded(&rust_guest("rust-guest-client", "wasm32-wasip1"));
+}
+
+fn bounded(guest_wasm: &Path) {
     let server = TestServer::http();
-    let (small_out, small_peak) = download_peak(&server, 1000);
+    let (small_out, small_peak) = download_peak(&server, guest_wasm, 1000);
     assert!(small_out.contains("body-bytes: 1000"), "{small_out}");
     let size: u64 = 200 * 1024 * 1024;
-    let (big_out, big_peak) = download_peak(&server, size);
+    let (big_out, big_peak) = download_peak(&server, guest_wasm, size);
     assert!(
         big_out.contains(&format!("body-bytes: {size}")),
         "{big_out}"
