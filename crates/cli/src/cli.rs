@@ -10,8 +10,12 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+// Parsed once per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Run a wasip2 component or a wasip1 core module.
     Run(crate::commands::run::RunCommand),
+    /// Explain what a .wasm is and why it can or cannot reach the network, with fixes.
+    Doctor(crate::commands::doctor::DoctorCommand),
 }

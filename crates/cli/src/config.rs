@@ -85,6 +85,27 @@ pub(crate) fn load(path: &Path) -> Result<ConfigFile, String> {
     Ok(file)
 }
 
+/// The config file at `path`, or an empty one when there is none (`--config` not given).
+pub(crate) fn load_optional(path: Option<&Path>) -> Result<ConfigFile, String> {
+    match path {
+        Some(path) => load(path),
+        None => Ok(ConfigFile::default()),
+    }
+}
+
+/// The file's `allow` rules, then the `--allow` flags, parsed: shared by `run` and
+/// `doctor` so both read a policy the same way.
+pub(crate) fn allow_rules(
+    file: &ConfigFile,
+    flags: &[String],
+) -> Result<Vec<wasmgate_policy::AllowRule>, String> {
+    file.allow
+        .iter()
+        .chain(flags)
+        .map(|r| wasmgate_policy::AllowRule::parse(r).map_err(|e| e.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

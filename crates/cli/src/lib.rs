@@ -28,5 +28,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         cli::Command::Run(cmd) => cmd.execute(),
+        cli::Command::Doctor(cmd) => cmd.execute(),
     }
 }

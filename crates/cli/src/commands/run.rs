@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use wasmgate::{DirGrant, ErrorKind, GuestConfig, JsonlAuditLog, Runner, Stdio};
-use wasmgate_policy::{AllowRule, Limits, Policy, parse_cidr, parse_duration, parse_size};
+use wasmgate_policy::{Limits, Policy, parse_cidr, parse_duration, parse_size};
 
 /// Flags of `wasmgate run`.
 #[derive(Args)]
@@ -123,16 +123,8 @@ impl RunCommand {
     }
 
     fn plan(self) -> Result<Plan, String> {
-        let file = match &self.config {
-            Some(path) => config::load(path)?,
-            None => ConfigFile::default(),
-        };
-        let rules = file
-            .allow
-            .iter()
-            .chain(&self.allow)
-            .map(|r| AllowRule::parse(r).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let file = config::load_optional(self.config.as_deref())?;
+        let rules = config::allow_rules(&file, &self.allow)?;
         let cidrs = file
             .allow_cidr
             .iter()
@@ -301,6 +293,9 @@ async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
                 ErrorKind::Config => ExitCodeKind::Usage,
                 _ => ExitCodeKind::Load,
             };
+            if matches!(e.kind(), ErrorKind::Load | ErrorKind::Link) {
+                super::doctor::hint(&file, false);
+            }
             return ExitCode::from(kind.code());
         }
     };
@@ -313,9 +308,17 @@ async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
         );
     }
     match outcome.status {
-        Ok(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
+        Ok(code) => {
+            if code != 0 {
+                super::doctor::hint(&file, true);
+            }
+            ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
+        }
         Err(e) => {
             print_error(&e);
+            if e.kind() == ErrorKind::Trap {
+                super::doctor::hint(&file, false);
+            }
             ExitCode::from(match e.kind() {
                 ErrorKind::Timeout => ExitCodeKind::Timeout.code(),
                 _ => ExitCodeKind::Trap.code(),
