@@ -11,3 +11,9 @@ mod tls;
 pub use guests::{Guest, guest};
 pub use server::{ServerStats, TestServer};
 pub use tls::TestCa;
+
+/// A compiled-code cache shared by the tests (`target/test-cache`), so each guest is
+/// compiled once per build rather than once per test.
+pub fn test_cache_dir() -> std::path::PathBuf {
+    guests::repo_root().join("target/test-cache")
+}

@@ -24,6 +24,7 @@
 //! request for subscribers such as [`JsonlAuditLog`].
 
 pub mod abi;
+mod cache;
 mod component;
 mod engine;
 mod error;
@@ -34,6 +35,7 @@ mod run;
 mod tls;
 mod wasi;
 
+pub use cache::{CacheOutcome, default_cache_dir};
 pub use error::{Error, ErrorKind};
 pub use events::{Decision, EventSink, JsonlAuditLog, Origin, RequestEvent};
 pub use kind::{WasmKind, detect};
@@ -41,7 +43,7 @@ pub use outbound::{
     GuestTimeouts, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, Resolve,
     ResolveFuture, StaticResolver, SystemResolver,
 };
-pub use run::{RunOutcome, Runner, RunnerBuilder};
+pub use run::{RunOutcome, Runner, RunnerBuilder, SLOW_COMPILE_AFTER, SlowCompileNotice};
 pub use tls::TlsConfig;
 pub use wasi::{DEFAULT_MAX_MEMORY, DirGrant, GuestConfig, Stdio};
 pub use wasmgate_policy as policy;

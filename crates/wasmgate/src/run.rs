@@ -2,6 +2,7 @@
 //! apply memory and time limits, and report how it ended.
 
 use crate::abi::CoreState;
+use crate::cache::{CacheOutcome, Compiled, ModuleCache};
 use crate::component::{ComponentState, PolicyHooks};
 use crate::engine::{EpochTicker, deadline_ticks};
 use crate::events::{EventHub, EventSink};
@@ -25,6 +26,8 @@ pub struct RunOutcome {
     /// `Ok(code)` when the guest returned or called `exit`; `Err` for a trap or timeout
     /// (kinds [`ErrorKind::Trap`], [`ErrorKind::Timeout`]).
     pub status: Result<i32, Error>,
+    /// Whether the compiled code came from the cache.
+    pub cache: CacheOutcome,
     /// Captured stdout (with [`crate::Stdio::Capture`]).
     pub stdout: Bytes,
     /// Captured stderr (with [`crate::Stdio::Capture`]).
@@ -39,7 +42,16 @@ pub struct Runner {
     resolver: Arc<dyn Resolve>,
     tls: TlsConfig,
     events: EventHub,
+    cache: Option<ModuleCache>,
+    slow_compile: Option<SlowCompileNotice>,
 }
+
+/// Called with the guest's name when compiling it takes longer than
+/// [`SLOW_COMPILE_AFTER`] (so a user knows why the first run is slow).
+pub type SlowCompileNotice = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A compile still running after this long gets the notice; shorter ones go unmentioned.
+pub const SLOW_COMPILE_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Configures a [`Runner`].
 pub struct RunnerBuilder {
@@ -47,6 +59,8 @@ pub struct RunnerBuilder {
     resolver: Arc<dyn Resolve>,
     ca_files: Vec<std::path::PathBuf>,
     events: EventHub,
+    cache_dir: Option<std::path::PathBuf>,
+    slow_compile: Option<SlowCompileNotice>,
 }
 
 impl Runner {
@@ -57,6 +71,8 @@ impl Runner {
             resolver: Arc::new(SystemResolver),
             ca_files: Vec::new(),
             events: EventHub::default(),
+            cache_dir: None,
+            slow_compile: None,
         }
     }
 
@@ -98,16 +114,14 @@ impl Runner {
             .trap_on_grow_failure(true)
             .build();
         let ticks = deadline_ticks(config.timeout);
+        let (compiled, cache) = self.compile(kind, bytes, name)?;
         let run = async {
-            match kind {
-                WasmKind::Component => {
-                    self.run_component(bytes, name, builder, client, limits, ticks)
+            match compiled {
+                Compiled::Component(c) => {
+                    self.run_component(c, name, builder, client, limits, ticks)
                         .await
                 }
-                WasmKind::CoreModule => {
-                    self.run_core(bytes, name, builder, client, limits, ticks)
-                        .await
-                }
+                Compiled::Module(m) => self.run_core(m, name, builder, client, limits, ticks).await,
             }
         };
         let status = match config.timeout {
@@ -126,21 +140,50 @@ impl Runner {
             .unwrap_or_default();
         Ok(RunOutcome {
             status,
+            cache,
             stdout,
             stderr,
         })
     }
 
+    /// Compiles the guest, through the cache when there is one.
+    fn compile(
+        &self,
+        kind: WasmKind,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<(Compiled, CacheOutcome), Error> {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Some(notice) = self.slow_compile.clone() {
+            let (done, name) = (done.clone(), name.to_string());
+            std::thread::spawn(move || {
+                std::thread::sleep(SLOW_COMPILE_AFTER);
+                if !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    notice(&name);
+                }
+            });
+        }
+        let result = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, kind, bytes),
+            None => match kind {
+                WasmKind::Component => Component::new(&self.engine, bytes).map(Compiled::Component),
+                WasmKind::CoreModule => Module::new(&self.engine, bytes).map(Compiled::Module),
+            }
+            .map(|c| (c, CacheOutcome::Disabled)),
+        };
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        result.map_err(|e| load_error(name, e))
+    }
+
     async fn run_component(
         &self,
-        bytes: &[u8],
+        component: Component,
         name: &str,
         mut builder: wasmtime_wasi::WasiCtxBuilder,
         client: OutboundClient,
         limits: StoreLimits,
         ticks: u64,
     ) -> Result<Result<i32, Error>, Error> {
-        let component = Component::new(&self.engine, bytes).map_err(|e| load_error(name, e))?;
         let mut linker = ComponentLinker::<ComponentState>::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
@@ -167,14 +210,13 @@ impl Runner {
 
     async fn run_core(
         &self,
-        bytes: &[u8],
+        module: Module,
         name: &str,
         mut builder: wasmtime_wasi::WasiCtxBuilder,
         client: OutboundClient,
         limits: StoreLimits,
         ticks: u64,
     ) -> Result<Result<i32, Error>, Error> {
-        let module = Module::new(&self.engine, bytes).map_err(|e| load_error(name, e))?;
         let mut linker = Linker::<CoreState>::new(&self.engine);
         wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s| &mut s.wasi).map_err(internal)?;
         crate::abi::add_to_linker(&mut linker).map_err(internal)?;
@@ -229,6 +271,17 @@ impl RunnerBuilder {
         self.events.subscribe(sink);
         self
     }
+    /// Keeps compiled code in `dir` (see [`crate::default_cache_dir`]); without this,
+    /// every run compiles its guest.
+    pub fn cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+    /// Calls `notice` when compiling a guest takes longer than [`SLOW_COMPILE_AFTER`].
+    pub fn on_slow_compile(mut self, notice: SlowCompileNotice) -> Self {
+        self.slow_compile = Some(notice);
+        self
+    }
     /// Validates everything and sets up the engine.
     pub fn build(self) -> Result<Runner, Error> {
         let tls = TlsConfig::new(&self.ca_files)?;
@@ -241,6 +294,8 @@ impl RunnerBuilder {
             resolver: self.resolver,
             tls,
             events: self.events,
+            cache: self.cache_dir.map(ModuleCache::new),
+            slow_compile: self.slow_compile,
         })
     }
 }

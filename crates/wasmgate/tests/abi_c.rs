@@ -114,6 +114,7 @@ impl Run {
             .collect();
         let events = Arc::new(Collect::default());
         let runner = Runner::builder()
+            .cache_dir(wasmgate_test_support::test_cache_dir())
             .policy(Policy::new(rules, vec![], Limits::default()))
             .event_sink(events.clone())
             .build()

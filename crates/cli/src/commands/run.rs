@@ -66,6 +66,10 @@ pub(crate) struct RunCommand {
     /// Print one line per request (decision, status, bytes, ms).
     #[arg(long, short)]
     verbose: bool,
+    /// Compile the guest afresh instead of loading/storing compiled code in the cache
+    /// ($XDG_CACHE_HOME/wasmgate or ~/.cache/wasmgate).
+    #[arg(long)]
+    no_cache: bool,
     /// The guest (a wasip2 component or a wasip1 core module), then its arguments.
     /// Everything after FILE.wasm goes to the guest, as with `wasmtime run`.
     #[arg(
@@ -83,6 +87,7 @@ struct Plan {
     ca_files: Vec<PathBuf>,
     guest: GuestConfig,
     audit_log: Option<PathBuf>,
+    cache_dir: Option<PathBuf>,
 }
 
 impl RunCommand {
@@ -178,6 +183,11 @@ impl RunCommand {
                 stdio: Stdio::Inherit,
             },
             audit_log: self.audit_log.or(file.audit_log),
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                wasmgate::default_cache_dir()
+            },
         })
     }
 }
@@ -254,9 +264,21 @@ fn limits(file: &ConfigFile, flags: &RunCommand) -> Result<Limits, String> {
 }
 
 async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
+    let cached = plan.cache_dir.is_some();
     let mut builder = Runner::builder()
         .policy(plan.policy)
-        .event_sink(Arc::new(StderrReporter { verbose }));
+        .event_sink(Arc::new(StderrReporter { verbose }))
+        .on_slow_compile(Arc::new(move |name| {
+            let later = if cached {
+                "; later runs load it from the cache"
+            } else {
+                ""
+            };
+            eprintln!("wasmgate: compiling {name}{later}…");
+        }));
+    if let Some(dir) = plan.cache_dir {
+        builder = builder.cache_dir(dir);
+    }
     for ca in plan.ca_files {
         builder = builder.ca_file(ca);
     }

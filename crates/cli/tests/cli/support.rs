@@ -156,7 +156,12 @@ where
         .stderr(Stdio::piped())
         // Keep the host's tracing/backtrace settings from changing what is printed.
         .env_remove("RUST_LOG")
-        .env_remove("RUST_BACKTRACE");
+        .env_remove("RUST_BACKTRACE")
+        // A compiled-code cache of the tests' own, shared by all of them.
+        .env(
+            "XDG_CACHE_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache"),
+        );
     if let Some(dir) = dir {
         cmd.current_dir(dir);
     }

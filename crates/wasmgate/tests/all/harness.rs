@@ -104,6 +104,7 @@ impl Setup {
             .collect();
         let events = Arc::new(Collect::default());
         let mut b = Runner::builder()
+            .cache_dir(wasmgate_test_support::test_cache_dir())
             .policy(Policy::new(rules, self.cidrs, self.limits))
             .event_sink(events.clone());
         if let Some(r) = self.resolver {
