@@ -3,101 +3,14 @@
 //! run through the library with a policy, captured stdio and collected events. The
 //! `hostile` program calls the ABI with bad arguments and checks every code.
 
-use std::path::Path;
+mod common;
+use common::*;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use wasmgate::{Decision, EventSink, GuestConfig, Origin, RequestEvent, Runner, Stdio};
-use wasmgate_policy::{AllowRule, Limits, Policy};
+use wasmgate::{Decision, Origin};
 use wasmgate_test_support::TestServer;
 use wasmgate_test_support::c::c_guest;
 
-#[derive(Default)]
-struct Collect(Mutex<Vec<RequestEvent>>);
-
-impl EventSink for Collect {
-    fn on_request(&self, event: &RequestEvent) {
-        self.0.lock().unwrap().push(event.clone());
-    }
-}
-
-/// What a run produced.
-struct Ran {
-    code: Result<i32, wasmgate::Error>,
-    stdout: String,
-    stderr: String,
-    events: Vec<RequestEvent>,
-}
-
-impl Ran {
-    fn ok(&self) -> &Self {
-        assert!(
-            matches!(self.code, Ok(0)),
-            "guest failed: {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.code,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn failed(&self) -> &Self {
-        assert!(
-            matches!(self.code, Ok(1)),
-            "guest should exit 1: {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.code,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    fn has_line(&self, line: &str) -> &Self {
-        assert!(
-            self.stdout.lines().any(|l| l == line),
-            "expected the line `{line}` in stdout:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    /// The body printed after `---`.
-    fn body(&self) -> &str {
-        let (_, body) = self
-            .stdout
-            .split_once("\n---\n")
-            .unwrap_or_else(|| panic!("no body in stdout:\n{}", self.stdout));
-        body.strip_suffix('\n').unwrap_or(body)
-    }
-}
-
-/// How to run a guest.
-struct Run {
-    rules: Vec<String>,
-    max_memory: Option<u64>,
-}
-
 impl Run {
-    fn allow(rule: impl Into<String>) -> Self {
-        Self {
-            rules: vec![rule.into()],
-            max_memory: None,
-        }
-    }
-
-    fn deny_all() -> Self {
-        Self {
-            rules: vec![],
-            max_memory: None,
-        }
-    }
-
-    fn max_memory(mut self, bytes: u64) -> Self {
-        self.max_memory = Some(bytes);
-        self
-    }
-
     async fn c(self, program: &str, args: &[&str]) -> Ran {
         let program = program.to_string();
         let wasm = tokio::task::spawn_blocking(move || c_guest(&program))
@@ -105,47 +18,6 @@ impl Run {
             .unwrap();
         self.run(&wasm, args).await
     }
-
-    async fn run(self, wasm: &Path, args: &[&str]) -> Ran {
-        let rules = self
-            .rules
-            .iter()
-            .map(|r| AllowRule::parse(r).unwrap())
-            .collect();
-        let events = Arc::new(Collect::default());
-        let runner = Runner::builder()
-            .cache_dir(wasmgate_test_support::test_cache_dir())
-            .policy(Policy::new(rules, vec![], Limits::default()))
-            .event_sink(events.clone())
-            .build()
-            .expect("runner");
-        let mut config = GuestConfig {
-            program_name: "guest.wasm".into(),
-            args: args.iter().map(|s| s.to_string()).collect(),
-            stdio: Stdio::Capture,
-            timeout: Some(Duration::from_secs(180)),
-            ..GuestConfig::default()
-        };
-        if let Some(m) = self.max_memory {
-            config.max_memory = m;
-        }
-        let outcome = runner
-            .run_file(wasm, &config)
-            .await
-            .expect("guest loads and links");
-        let events = events.0.lock().unwrap().clone();
-        Ran {
-            code: outcome.status,
-            stdout: String::from_utf8_lossy(&outcome.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&outcome.stderr).into_owned(),
-            events,
-        }
-    }
-}
-
-/// `n` bytes of the repeating `0123456789abcdef`.
-fn pattern(n: usize) -> String {
-    "0123456789abcdef".chars().cycle().take(n).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
