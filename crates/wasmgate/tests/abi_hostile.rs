@@ -27,8 +27,12 @@ const IMPORTS: &str = r#"
 /// A module whose `_start` runs `body` (which leaves an i32 on the stack) and exits
 /// with it: negative results exit with their magnitude, others with 100 + the value.
 fn module(data: &str, extra: &str, body: &str) -> Vec<u8> {
+    build("", data, extra, body)
+}
+
+fn build(import: &str, data: &str, extra: &str, body: &str) -> Vec<u8> {
     let text = format!(
-        r#"(module {IMPORTS}
+        r#"(module {import} {IMPORTS}
   (memory (export "memory") 1)
   {data}
   {extra}
@@ -264,19 +268,7 @@ async fn a_denied_request_reports_its_code_and_message() {
 
 /// Like `module`, with an extra import placed before the others.
 fn module_with_import(data: &str, import: &str, body: &str) -> Vec<u8> {
-    let text = format!(
-        r#"(module {import} {IMPORTS}
-  (memory (export "memory") 1)
-  {data}
-  (func $report (param $v i32)
-    (if (i32.lt_s (local.get $v) (i32.const 0))
-      (then (call $proc_exit (i32.sub (i32.const 0) (local.get $v))))
-      (else (call $proc_exit (i32.add (i32.const 100) (local.get $v))))))
-  (func (export "_start") (local $h i32) (local $i i32) (local $r i32)
-    {body}
-    call $report))"#
-    );
-    wat::parse_str(&text).unwrap_or_else(|e| panic!("bad test module: {e}\n{text}"))
+    build(import, data, "", body)
 }
 
 #[tokio::test(flavor = "multi_thread")]
