@@ -15,7 +15,7 @@ func abiRequestOption(h int32, option int32, v int64) int32  { return errUnsuppo
 func abiRequestSend(h int32, flags int32) int32              { return errUnsupported }
 func abiBodyWrite(h int32, b []byte, timeoutMs int64) int32  { return errUnsupported }
 func abiBodyFinish(h int32) int32                            { return errUnsupported }
-func abiPoll1(h int32, timeoutMs int64) int32                { return errUnsupported }
+func abiPoll1(h int32, interest byte, timeoutMs int64) int32 { return errUnsupported }
 func abiResponseStatus(h int32, timeoutMs int64) int32       { return errUnsupported }
 func abiResponseHeaders(h int32, buf []byte) int32           { return errUnsupported }
 func abiBodyRead(h int32, buf []byte, timeoutMs int64) int32 { return errUnsupported }

@@ -91,10 +91,11 @@ func abiBodyWrite(h int32, b []byte, timeoutMs int64) int32 {
 
 func abiBodyFinish(h int32) int32 { return hostBodyFinish(h) }
 
-// abiPoll1 polls one handle; it returns its readiness bits, or a negative code.
-func abiPoll1(h int32, timeoutMs int64) int32 {
+// abiPoll1 polls one handle for the interest bits (0 = any); it returns its readiness
+// bits, or a negative code.
+func abiPoll1(h int32, interest byte, timeoutMs int64) int32 {
 	handles := [1]int32{h}
-	var ready [1]byte
+	ready := [1]byte{interest}
 	r := hostPoll(uint32(uintptr(unsafe.Pointer(&handles[0]))), 1, uint32(uintptr(unsafe.Pointer(&ready[0]))), timeoutMs)
 	if r < 0 {
 		return r

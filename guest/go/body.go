@@ -4,31 +4,33 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"sync"
-	"time"
 )
 
-// Waiting without blocking the program: goroutines on wasip1 share one OS thread, so
-// a host call that waits would stop every goroutine. The transport calls the host with
-// timeout 0 and sleeps between attempts, starting short (a reply on a local network
-// takes well under a millisecond) and doubling up to a small cap.
+// Waiting without blocking the program: goroutines on wasip1 share one OS thread, so a
+// host call that waits stops every goroutine. A waiting goroutine first yields a few
+// times (others may have work to do); then it waits inside the host for its own handle,
+// at most hostWaitMs. The host returns the moment the handle is ready, so nothing is
+// lost to sleep granularity (a time.Sleep on wasip1 costs about 1 ms however short).
 const (
-	minBackoff = 50 * time.Microsecond
-	maxBackoff = 2 * time.Millisecond
+	spinYields = 3
+	hostWaitMs = 1
 )
 
-type backoff struct{ d time.Duration }
+type backoff struct{ n int }
 
-func (b *backoff) reset() { b.d = 0 }
+func (b *backoff) reset() { b.n = 0 }
 
-func (b *backoff) wait() {
-	if b.d < minBackoff {
-		b.d = minBackoff
+// wait waits a little for any of the interest bits on handle h.
+// Every wait yields, which also lets the runtime fire due timers (context deadlines).
+func (b *backoff) wait(h int32, interest byte) {
+	runtime.Gosched()
+	if b.n < spinYields {
+		b.n++
+		return
 	}
-	time.Sleep(b.d)
-	if b.d *= 2; b.d > maxBackoff {
-		b.d = maxBackoff
-	}
+	abiPoll1(h, interest, hostWaitMs)
 }
 
 // exchange is the state of one request handle, shared by RoundTrip, the goroutine
@@ -110,7 +112,7 @@ func (x *exchange) writeBody(body io.ReadCloser) {
 				return
 			}
 			if w == 0 {
-				b.wait()
+				b.wait(x.h, readyWrite)
 				continue
 			}
 			b.reset()
@@ -131,11 +133,11 @@ func (x *exchange) writeBody(body io.ReadCloser) {
 		if x.isClosed() || x.ctx.Err() != nil {
 			return
 		}
-		r := abiPoll1(x.h, 0)
+		r := abiPoll1(x.h, 0, 0)
 		if r < 0 || r&(readyWrite|readyInvalid) != 0 {
 			break
 		}
-		b.wait()
+		b.wait(x.h, readyWrite)
 	}
 	abiBodyFinish(x.h)
 }
@@ -190,7 +192,7 @@ func (r *responseBody) Read(p []byte) (int, error) {
 			r.x.close()
 			return 0, io.EOF
 		case n == ErrNotReady:
-			b.wait()
+			b.wait(r.x.h, readyBody)
 		default:
 			r.err = hostError("body_read", n)
 			r.x.close()

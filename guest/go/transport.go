@@ -20,8 +20,10 @@ const (
 	optFirstByteTimeoutMs    = 2
 	optBetweenBytesTimeoutMs = 3
 
-	readyWrite   = 4
-	readyInvalid = 128
+	readyResponse = 1
+	readyBody     = 2
+	readyWrite    = 4
+	readyInvalid  = 128
 )
 
 // Transport is an http.RoundTripper that sends every request through wasmgate's host
@@ -242,7 +244,7 @@ func (x *exchange) awaitHead() (int, error) {
 		if err := x.ctxErr(); err != nil {
 			return 0, err
 		}
-		b.wait()
+		b.wait(x.h, readyResponse)
 	}
 }
 

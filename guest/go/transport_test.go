@@ -102,17 +102,20 @@ func TestRoundTripOutsideWasmgateIsAnError(t *testing.T) {
 	}
 }
 
-func TestPatternOfBackoff(t *testing.T) {
+func TestBackoffYieldsBeforeWaitingInTheHost(t *testing.T) {
 	var b backoff
-	for i := 0; i < 10; i++ {
-		b.wait()
+	for i := 0; i < spinYields; i++ {
+		b.wait(1, readyBody)
 	}
-	if b.d != maxBackoff {
-		t.Errorf("backoff not capped: %v", b.d)
+	if b.n != spinYields {
+		t.Errorf("yields counted %d, want %d", b.n, spinYields)
+	}
+	b.wait(1, readyBody) // waits in the host (unsupported natively: returns at once)
+	if b.n != spinYields {
+		t.Errorf("host waits must not count as yields: %d", b.n)
 	}
 	b.reset()
-	b.wait()
-	if b.d != 2*minBackoff {
-		t.Errorf("backoff after reset: %v", b.d)
+	if b.n != 0 {
+		t.Errorf("reset left %d", b.n)
 	}
 }

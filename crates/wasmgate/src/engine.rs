@@ -42,7 +42,9 @@ impl EpochTicker {
             .name("wasmgate-epoch".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
+                    // Parked rather than slept, so dropping the ticker wakes it at once
+                    // instead of making every run's exit wait out a tick.
+                    std::thread::park_timeout(EPOCH_TICK);
                     match engine.upgrade() {
                         Some(e) => e.increment_epoch(),
                         None => break,
@@ -58,6 +60,7 @@ impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }

@@ -9,7 +9,10 @@
 //!   and only counted);
 //! - `concurrent URL N`: starts N GETs, `wait_all`, reads every body; prints
 //!   `result <i>: status <code>` or `result <i>: error <kind> <message>`, `ok: <n>`,
-//!   `elapsed-ms: <ms>`; exit 1 unless all succeeded.
+//!   `elapsed-ms: <ms>`; exit 1 unless all succeeded;
+//! - `bench URL N` (for `wasmgate-bench`): N sequential GETs, each body read with `Read`
+//!   in 64 KiB chunks and discarded; prints `ok: N`, `body-bytes: <total>`,
+//!   `elapsed-ms: <ms, 3 decimals>` (the loop only, timed in the guest).
 //!
 //! Errors: `error: <ErrorKind Debug> <message>` on stderr, exit 1; bad usage exit 2.
 
@@ -37,7 +40,7 @@ impl Read for Pattern {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: rust-guest-client <get URL | headers URL | post URL SIZE | download URL | concurrent URL N>"
+        "usage: rust-guest-client <get URL | headers URL | post URL SIZE | download URL | concurrent URL N | bench URL N>"
     );
     std::process::exit(2)
 }
@@ -59,11 +62,17 @@ fn print_response(resp: Response) -> Result<(), Error> {
 fn download(url: &str) -> Result<(), Error> {
     let mut resp = Request::get(url).send()?;
     println!("status: {}", resp.status());
-    let mut buf = vec![0u8; CHUNK];
+    let total = drain(&mut resp, &mut vec![0u8; CHUNK])?;
+    println!("body-bytes: {total}");
+    Ok(())
+}
+
+/// Reads a body to its end through `buf`, counting the bytes.
+fn drain(resp: &mut Response, buf: &mut [u8]) -> Result<u64, Error> {
     let mut total = 0u64;
     loop {
-        match resp.read(&mut buf) {
-            Ok(0) => break,
+        match resp.read(buf) {
+            Ok(0) => return Ok(total),
             Ok(n) => total += n as u64,
             Err(e) => {
                 return Err(e
@@ -74,7 +83,20 @@ fn download(url: &str) -> Result<(), Error> {
             }
         }
     }
+}
+
+fn bench(url: &str, n: u64) -> Result<(), Error> {
+    let started = Instant::now();
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    for _ in 0..n {
+        let mut resp = Request::get(url).send()?;
+        total += drain(&mut resp, &mut buf)?;
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!("ok: {n}");
     println!("body-bytes: {total}");
+    println!("elapsed-ms: {ms:.3}");
     Ok(())
 }
 
@@ -137,6 +159,7 @@ fn main() {
                 .and_then(print_response)
         }
         ["download", url] => download(url),
+        ["bench", url, n] => bench(url, n.parse().unwrap_or_else(|_| usage())),
         ["concurrent", url, n] => {
             let n = n.parse().unwrap_or_else(|_| usage());
             let code = concurrent(url, n);

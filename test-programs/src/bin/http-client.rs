@@ -20,7 +20,7 @@ use wasip2::io::poll::{Pollable, poll};
 use wasip2::io::streams::StreamError;
 
 const USAGE: &str = "usage: http-client <get URL | post URL SIZE [CHUNK] | download URL | \
-seq URL N | concurrent URL N | env | exit CODE | read-file PATH> [-H NAME:VALUE]... \
+seq URL N | concurrent URL N | bench URL N | bench-concurrent URL N | env | exit CODE | read-file PATH> [-H NAME:VALUE]... \
 [--method M] [--content-length] [--connect-timeout-ms N] [--first-byte-timeout-ms N] \
 [--between-bytes-timeout-ms N]";
 
@@ -119,7 +119,15 @@ fn run(args: &[String]) -> i32 {
             let n = parse_u64(n).unwrap_or_else(|| usage("N must be a number"));
             return Client::new(url, opts, Method::Get).concurrent(n);
         }
-        ("get" | "post" | "download" | "seq" | "concurrent", _) => {
+        ("bench", [url, n]) => {
+            let n = parse_u64(n).unwrap_or_else(|| usage("N must be a number"));
+            Client::new(url, opts, Method::Get).bench(n)
+        }
+        ("bench-concurrent", [url, n]) => {
+            let n = parse_u64(n).unwrap_or_else(|| usage("N must be a number"));
+            Client::new(url, opts, Method::Get).bench_concurrent(n)
+        }
+        ("get" | "post" | "download" | "seq" | "concurrent" | "bench" | "bench-concurrent", _) => {
             usage("wrong number of arguments")
         }
         _ => usage("unknown command"),
@@ -465,6 +473,48 @@ impl Client {
         Ok(())
     }
 
+    /// `bench URL N` (for wasmgate-bench): like `seq`, timed inside the guest so that
+    /// start-up and compilation are not counted.
+    fn bench(&self, n: u64) -> Result<(), Failure> {
+        let started = std::time::Instant::now();
+        let mut bytes = 0u64;
+        for _ in 0..n {
+            let resp = await_response(self.send()?)?;
+            bytes += read_body(&resp, |_| {})?;
+        }
+        print_bench(n, bytes, started);
+        Ok(())
+    }
+
+    /// `bench-concurrent URL N` (for wasmgate-bench): starts N GETs, waits for all
+    /// responses, reads every body; timed inside the guest.
+    fn bench_concurrent(&self, n: u64) -> Result<(), Failure> {
+        let started = std::time::Instant::now();
+        let pending = (0..n).map(|_| self.send()).collect::<Result<Vec<_>, _>>()?;
+        let pollables: Vec<Pollable> = pending
+            .iter()
+            .map(FutureIncomingResponse::subscribe)
+            .collect();
+        let mut waiting: Vec<&Pollable> = pollables.iter().collect();
+        while !waiting.is_empty() {
+            let ready = poll(&waiting);
+            let mut i = 0u32;
+            waiting.retain(|_| {
+                let keep = !ready.contains(&i);
+                i += 1;
+                keep
+            });
+        }
+        drop(pollables);
+        let mut bytes = 0u64;
+        for fut in pending {
+            let resp = await_response(fut)?;
+            bytes += read_body(&resp, |_| {})?;
+        }
+        print_bench(n, bytes, started);
+        Ok(())
+    }
+
     fn concurrent(&self, n: u64) -> i32 {
         // Start every request before waiting on any of them.
         let started: Vec<Result<FutureIncomingResponse, Failure>> =
@@ -511,6 +561,14 @@ impl Client {
         println!("ok: {ok}");
         if ok == n { 0 } else { 1 }
     }
+}
+
+/// The `bench` output: `ok: N`, `body-bytes: TOTAL`, `elapsed-ms: MS` (3 decimals).
+fn print_bench(n: u64, bytes: u64, started: std::time::Instant) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!("ok: {n}");
+    println!("body-bytes: {bytes}");
+    println!("elapsed-ms: {ms:.3}");
 }
 
 fn header_failure(e: wasip2::http::types::HeaderError) -> Failure {

@@ -142,7 +142,12 @@ impl AbiState {
         match self.handles.remove(&h) {
             Some(Slot::Sent(s)) => {
                 s.task.abort();
-                self.cancelled.push(s.task);
+                // Keep only tasks still winding down: a long-running guest closes
+                // thousands of handles, and finished tasks must not pile up.
+                self.cancelled.retain(|t| !t.is_finished());
+                if !s.task.is_finished() {
+                    self.cancelled.push(s.task);
+                }
                 true
             }
             Some(Slot::Building(_)) => true,
@@ -236,4 +241,59 @@ pub(crate) async fn pump(
     }
     drop(frames);
     notify.notify_one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventHub;
+    use crate::outbound::StaticResolver;
+    use crate::tls::TlsConfig;
+
+    fn sent(task: tokio::task::JoinHandle<()>) -> Slot {
+        let (_tx, rx) = oneshot::channel();
+        Slot::Sent(Box::new(InFlight {
+            body_tx: None,
+            finished: Default::default(),
+            streaming: false,
+            head: HeadState::Waiting(rx),
+            leftover: Bytes::new(),
+            body_failed: None,
+            eof: false,
+            task,
+        }))
+    }
+
+    /// A guest that makes many requests must not accumulate their finished tasks.
+    #[tokio::test]
+    async fn closed_handles_do_not_pile_up() {
+        let client = OutboundClient::new(
+            Arc::new(wasmgate_policy::Policy::deny_all()),
+            Arc::new(StaticResolver::new()),
+            TlsConfig::new(&[] as &[&str]).unwrap(),
+            EventHub::default(),
+        );
+        let mut abi = AbiState::new(client);
+        for _ in 0..500 {
+            let task = tokio::spawn(async {});
+            while !task.is_finished() {
+                tokio::task::yield_now().await;
+            }
+            let h = abi.insert(sent(task)).unwrap();
+            assert!(abi.close(h));
+        }
+        assert!(
+            abi.cancelled.len() <= 1,
+            "{} tasks kept",
+            abi.cancelled.len()
+        );
+        // Unfinished ones are kept until shutdown waits for them.
+        let h = abi
+            .insert(sent(tokio::spawn(std::future::pending())))
+            .unwrap();
+        abi.close(h);
+        assert_eq!(abi.cancelled.len(), 1);
+        abi.shutdown().await;
+        assert!(abi.cancelled.is_empty());
+    }
 }

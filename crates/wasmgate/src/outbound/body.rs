@@ -12,7 +12,7 @@ use hyper::client::conn::http1;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
@@ -47,6 +47,8 @@ pub(crate) struct RequestBody {
     max: u64,
     label: RequestLabel,
     ended: bool,
+    /// Set once the whole body went through without error (read by the retry logic).
+    complete: Arc<AtomicBool>,
 }
 
 impl RequestBody {
@@ -55,14 +57,19 @@ impl RequestBody {
         sent: Arc<AtomicU64>,
         max: u64,
         label: RequestLabel,
+        complete: Arc<AtomicBool>,
     ) -> HyperBody {
         let ended = inner.is_end_stream();
+        if ended {
+            complete.store(true, Ordering::SeqCst);
+        }
         RequestBody {
             inner: Some(inner),
             sent,
             max,
             label,
             ended,
+            complete,
         }
         .boxed_unsync()
     }
@@ -83,6 +90,7 @@ impl Body for RequestBody {
         match ready!(Pin::new(inner).poll_frame(cx)) {
             None => {
                 this.ended = true;
+                this.complete.store(true, Ordering::SeqCst);
                 Poll::Ready(None)
             }
             Some(Err(e)) => {

@@ -21,7 +21,7 @@ use pool::{Conn, Pool, PoolKey};
 use resolve::DnsPins;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
 use wasmgate_policy::{AllowRule, Host, Limit, Policy, RequestTarget, Scheme};
@@ -157,6 +157,7 @@ impl OutboundClient {
         // Wrapped first: if the request is refused below, dropping the wrapper keeps the
         // guest's body stream writable (drained), so a guest that writes its body after
         // sending the head (wstd does) sees the refusal, not a reset connection.
+        let body_complete = Arc::new(AtomicBool::new(false));
         let body = RequestBody::boxed(
             body,
             record.bytes_out.clone(),
@@ -165,6 +166,7 @@ impl OutboundClient {
                 method: method.into(),
                 url: raw_url.as_str().into(),
             },
+            body_complete.clone(),
         );
         let invalid = |msg: String| {
             OutboundError::other(OutboundErrorKind::InvalidRequest, method, &raw_url, msg)
@@ -244,6 +246,11 @@ impl OutboundClient {
             *stage = Stage::Sending;
             record.event.addr = Some(addr);
             let (parts, body) = pending.take().expect("the request is pending");
+            let head = (
+                parts.method.clone(),
+                parts.uri.clone(),
+                parts.headers.clone(),
+            );
             let request = build_request(parts, body, &target, matches!(conn, Conn::H2(_)))
                 .map_err(|e| invalid(e.to_string()))?;
             let sent = tokio::time::timeout(first_byte, send_on(conn, request))
@@ -266,6 +273,23 @@ impl OutboundClient {
                 // not written, so it goes out once more on a new connection.
                 Err(SendFail::Unsent(request, _)) if reused => {
                     pending = Some((*request).into_parts());
+                }
+                // The server closed a reused connection as the request went out and
+                // answered nothing. An idempotent request whose body was empty and is
+                // complete can safely go again (as browsers and Go's net/http do).
+                Err(SendFail::Failed(e))
+                    if reused
+                        && e.is_incomplete_message()
+                        && head.0.is_idempotent()
+                        && body_complete.load(Ordering::SeqCst)
+                        && record.bytes_out.load(Ordering::SeqCst) == 0 =>
+                {
+                    let (method, uri, headers) = head;
+                    let mut again = http::Request::new(empty_body());
+                    *again.method_mut() = method;
+                    *again.uri_mut() = uri;
+                    *again.headers_mut() = headers;
+                    pending = Some(again.into_parts());
                 }
                 Err(SendFail::Unsent(_, e) | SendFail::Failed(e)) => {
                     return Err(hyper_error(method, &url, e));
@@ -433,6 +457,13 @@ async fn send_on(
             Ok((response, None))
         }
     }
+}
+
+fn empty_body() -> HyperBody {
+    use http_body_util::BodyExt;
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {

@@ -13,6 +13,9 @@
 //	httpclient concurrent URL N             N GETs from N goroutines; result i: status S
 //	                                        (or result i: error CODE MESSAGE), ok:, elapsed-ms:
 //	httpclient timeout URL MS               GET with a context deadline of MS ms
+//	httpclient bench URL N                  for wasmgate-bench: N sequential GETs, bodies
+//	                                        drained; ok:, body-bytes:, elapsed-ms: (3
+//	                                        decimals, the loop only, timed in the guest)
 //
 // A failure prints one line "error: CODE MESSAGE" on stderr (CODE is the wasmgate ABI
 // code, from errors.As on *wasmgate.Error; "ctx" for a context error, "other"
@@ -100,6 +103,23 @@ func main() {
 			}
 		}
 		fmt.Printf("ok: %d\n", n)
+	case "bench":
+		n := int(number(need(rest, "bench URL N")))
+		start := time.Now()
+		var total int64
+		for i := 0; i < n; i++ {
+			resp, err := http.Get(url)
+			if err == nil {
+				var got int64
+				got, err = drain(resp.Body)
+				total += got
+			}
+			if err != nil {
+				fail(err)
+			}
+		}
+		elapsed := time.Since(start)
+		fmt.Printf("ok: %d\nbody-bytes: %d\nelapsed-ms: %.3f\n", n, total, float64(elapsed.Nanoseconds())/1e6)
 	case "concurrent":
 		concurrent(url, int(number(need(rest, "concurrent URL N"))))
 	case "timeout":
@@ -273,7 +293,7 @@ func number(s string) int64 {
 }
 
 func usage(reason string) {
-	fmt.Fprintln(os.Stderr, "usage: httpclient get|headers|post|download|seq|concurrent|timeout URL [ARGS]")
+	fmt.Fprintln(os.Stderr, "usage: httpclient get|headers|post|download|seq|concurrent|timeout|bench URL [ARGS]")
 	fmt.Fprintln(os.Stderr, reason)
 	os.Exit(2)
 }
