@@ -135,3 +135,40 @@ fn run_points_to_doctor_when_a_tinygo_guest_exits_with_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_points_to_doctor_when_a_guest_traps_but_not_for_a_healthy_binary() {
+    // The synthetic TinyGo module, made to trap after `main` as a Go panic would.
+    let wat = std::fs::read_to_string(fixture("tinygo-wasip1-netdev.wat"))
+        .unwrap()
+        .replace(
+            "(func $_start (export \"_start\") (call $main))",
+            "(func $_start (export \"_start\") (call $main) unreachable)",
+        );
+    let dir = wasm("reactor").parent().unwrap().to_path_buf();
+    let path = dir.join("tinygo-trap.wasm");
+    std::fs::write(&path, wat::parse_str(&wat).unwrap()).unwrap();
+    let out = wasmgate(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("hint: run `wasmgate doctor ")
+            && stderr.contains("requests will fail with `Netdev not set`"),
+        "{stderr}"
+    );
+    // A binary doctor finds nothing wrong with gets no hint, whether it traps or exits
+    // non-zero for its own reasons.
+    let hello = wasmgate_test_support::guest(wasmgate_test_support::Guest::Wasip1Hello);
+    let hello = hello.to_str().unwrap();
+    for (args, code) in [(&["trap"][..], 134), (&["exit", "3"][..], 3)] {
+        let mut all = vec!["run", hello];
+        all.extend_from_slice(args);
+        let out = wasmgate(&all);
+        assert_eq!(out.status.code(), Some(code));
+        assert!(
+            !text(&out.stderr).contains("hint:"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
