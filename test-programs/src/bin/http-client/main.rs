@@ -19,6 +19,12 @@ use wasip2::http::types::{
 use wasip2::io::poll::{Pollable, poll};
 use wasip2::io::streams::StreamError;
 
+mod body;
+mod failure;
+
+use body::*;
+use failure::*;
+
 const USAGE: &str = "usage: http-client <get URL | post URL SIZE [CHUNK] | download URL | \
 seq URL N | concurrent URL N | bench URL N | bench-concurrent URL N | env | exit CODE | read-file PATH> [-H NAME:VALUE]... \
 [--method M] [--content-length] [--connect-timeout-ms N] [--first-byte-timeout-ms N] \
@@ -291,55 +297,6 @@ fn parse_url(url: &str) -> Option<Target> {
 // ---------------------------------------------------------------------------
 // Errors
 
-/// Why a request failed; `Display` gives the text after `error: `.
-enum Failure {
-    /// A `wasi:http` error-code, shown in Rust Debug form without the
-    /// `ErrorCode::` prefix, e.g. `HttpResponseBodySize(Some(1048576))`.
-    Http(ErrorCode),
-    /// A stream error that carried no `wasi:http` error-code.
-    Stream(String),
-    /// A header rejected by `fields.append`.
-    Header(String),
-    /// Anything else (a resource method returning a unit error).
-    Other(String),
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Http(code) => f.write_str(&error_code_name(code)),
-            Failure::Stream(s) => write!(f, "stream: {s}"),
-            Failure::Header(s) => write!(f, "header: {s}"),
-            Failure::Other(s) => f.write_str(s),
-        }
-    }
-}
-
-fn error_code_name(code: &ErrorCode) -> String {
-    let s = format!("{code:?}");
-    match s.strip_prefix("ErrorCode::") {
-        Some(stripped) => stripped.to_string(),
-        None => s,
-    }
-}
-
-fn stream_failure(e: StreamError) -> Failure {
-    match e {
-        StreamError::LastOperationFailed(err) => match http_error_code(&err) {
-            Some(code) => Failure::Http(code),
-            None => Failure::Stream(format!("LastOperationFailed({})", err.to_debug_string())),
-        },
-        StreamError::Closed => Failure::Stream("Closed".to_string()),
-    }
-}
-
-fn other(msg: &str) -> Failure {
-    Failure::Other(msg.to_string())
-}
-
-// ---------------------------------------------------------------------------
-// HTTP
-
 struct Client {
     target: Target,
     method: Method,
@@ -560,124 +517,5 @@ impl Client {
         }
         println!("ok: {ok}");
         if ok == n { 0 } else { 1 }
-    }
-}
-
-/// The `bench` output: `ok: N`, `body-bytes: TOTAL`, `elapsed-ms: MS` (3 decimals).
-fn print_bench(n: u64, bytes: u64, started: std::time::Instant) {
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    println!("ok: {n}");
-    println!("body-bytes: {bytes}");
-    println!("elapsed-ms: {ms:.3}");
-}
-
-fn header_failure(e: wasip2::http::types::HeaderError) -> Failure {
-    let s = format!("{e:?}");
-    Failure::Header(match s.strip_prefix("HeaderError::") {
-        Some(stripped) => stripped.to_string(),
-        None => s,
-    })
-}
-
-/// Waits for the response head.
-fn await_response(fut: FutureIncomingResponse) -> Result<IncomingResponse, Failure> {
-    fut.subscribe().block();
-    match fut.get() {
-        Some(Ok(Ok(resp))) => Ok(resp),
-        Some(Ok(Err(code))) => Err(Failure::Http(code)),
-        Some(Err(())) => Err(other("response already taken")),
-        None => Err(other("response not ready")),
-    }
-}
-
-/// Prints status, headers, `body-bytes`, `---` and the body.
-fn print_response(resp: IncomingResponse) -> Result<(), Failure> {
-    println!("status: {}", resp.status());
-    for (name, value) in resp.headers().entries() {
-        println!("header: {name}: {}", String::from_utf8_lossy(&value));
-    }
-    let mut body = Vec::new();
-    read_body(&resp, |chunk| body.extend_from_slice(chunk))?;
-    drop(resp);
-    println!("body-bytes: {}", body.len());
-    println!("---");
-    println!("{}", String::from_utf8_lossy(&body));
-    Ok(())
-}
-
-/// Reads the whole response body in chunks of at most 64 KiB, handing each
-/// to `sink`, then checks the trailers for a late error. Returns the number
-/// of body bytes.
-fn read_body(resp: &IncomingResponse, mut sink: impl FnMut(&[u8])) -> Result<u64, Failure> {
-    let body = resp
-        .consume()
-        .map_err(|()| other("incoming-response.consume failed"))?;
-    let mut total = 0u64;
-    {
-        let stream = body
-            .stream()
-            .map_err(|()| other("incoming-body.stream failed"))?;
-        loop {
-            match stream.blocking_read(READ_CHUNK) {
-                Ok(chunk) => {
-                    total += chunk.len() as u64;
-                    sink(&chunk);
-                }
-                Err(StreamError::Closed) => break,
-                Err(e) => return Err(stream_failure(e)),
-            }
-        }
-        // The stream is a child of the body: drop it before `finish`.
-    }
-    let trailers = IncomingBody::finish(body);
-    trailers.subscribe().block();
-    if let Some(Ok(Err(code))) = trailers.get() {
-        return Err(Failure::Http(code));
-    }
-    Ok(total)
-}
-
-/// Streams `size` bytes of the pattern into the body, never writing more
-/// than `check-write` permits nor more than `chunk` bytes at once, then
-/// flushes and waits for the flush to complete.
-fn write_body(body: &OutgoingBody, size: u64, chunk: u64) -> Result<(), Failure> {
-    let stream = body
-        .write()
-        .map_err(|()| other("outgoing-body.write failed"))?;
-    let mut buf = Vec::new();
-    let mut offset = 0u64;
-    while offset < size {
-        let permit = stream.check_write().map_err(stream_failure)?;
-        if permit == 0 {
-            stream.subscribe().block();
-            continue;
-        }
-        let len = permit.min(chunk).min(size - offset).min(MAX_WRITE);
-        let len = usize::try_from(len).expect("MAX_WRITE fits in usize");
-        buf.resize(len, 0);
-        fill_pattern(&mut buf, offset);
-        stream.write(&buf).map_err(stream_failure)?;
-        offset += len as u64;
-    }
-    stream.flush().map_err(stream_failure)?;
-    stream.subscribe().block();
-    stream.check_write().map_err(stream_failure)?;
-    Ok(())
-}
-
-/// A failed upload usually means the request itself failed; if the response
-/// future reports an error-code soon, that is the better explanation.
-fn explain_upload_failure(fut: &FutureIncomingResponse, err: Failure) -> Failure {
-    if matches!(err, Failure::Http(_)) {
-        return err;
-    }
-    {
-        let ready = fut.subscribe();
-        let deadline = monotonic_clock::subscribe_duration(UPLOAD_ERROR_GRACE_NS);
-        poll(&[&ready, &deadline]);
-    }
-    match fut.get() {
-        Some(Ok(Err(code))) => Failure::Http(code),
-        _ => err,
     }
 }
