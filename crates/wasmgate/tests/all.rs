@@ -1,6 +1,9 @@
 //! Host-library tests: guests built from source make real requests to real servers on
 //! 127.0.0.1, through the library API (injected resolver, captured stdio, events).
 
+#[path = "common/mod.rs"]
+mod common;
+
 mod all {
     pub mod harness;
     mod http;

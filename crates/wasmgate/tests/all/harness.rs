@@ -1,67 +1,11 @@
 //! Runs a guest through the library with a policy and collects what a user would see.
 
+pub use crate::common::{Collect, Ran};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use wasmgate::{EventSink, GuestConfig, RequestEvent, Runner, StaticResolver, Stdio};
+use std::sync::Arc;
+use wasmgate::{GuestConfig, Runner, StaticResolver, Stdio};
 use wasmgate_policy::{AllowRule, IpNet, Limits, Policy, parse_cidr};
 pub use wasmgate_test_support::{Guest, TestCa, TestServer, guest};
-
-#[derive(Default)]
-pub struct Collect(pub Mutex<Vec<RequestEvent>>);
-
-impl EventSink for Collect {
-    fn on_request(&self, event: &RequestEvent) {
-        self.0.lock().unwrap().push(event.clone());
-    }
-}
-
-/// What a run produced.
-pub struct Ran {
-    pub code: Result<i32, wasmgate::Error>,
-    pub stdout: String,
-    pub stderr: String,
-    pub events: Vec<RequestEvent>,
-}
-
-impl Ran {
-    /// The guest succeeded; otherwise show everything.
-    pub fn ok(&self) -> &Self {
-        assert!(
-            matches!(self.code, Ok(0)),
-            "guest failed: {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.code,
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-    /// The guest failed with exactly this wasi:http error line.
-    pub fn guest_error(&self, expected: &str) -> &Self {
-        assert!(
-            matches!(self.code, Ok(1)),
-            "guest should exit 1: {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.code,
-            self.stdout,
-            self.stderr
-        );
-        assert!(
-            self.stderr
-                .lines()
-                .any(|l| l == format!("error: {expected}")),
-            "expected `error: {expected}` in guest stderr:\n{}",
-            self.stderr
-        );
-        self
-    }
-    /// The only event's error text.
-    pub fn last_error(&self) -> String {
-        self.events
-            .iter()
-            .rev()
-            .find_map(|e| e.error.as_ref().map(|e| e.to_string()))
-            .unwrap_or_else(|| panic!("no event with an error: {:?}", self.events))
-    }
-}
 
 #[derive(Default)]
 pub struct Setup {

@@ -26,6 +26,33 @@ pub struct Ran {
 }
 
 impl Ran {
+    /// The guest failed with exactly this wasi:http error line.
+    pub fn guest_error(&self, expected: &str) -> &Self {
+        assert!(
+            matches!(self.code, Ok(1)),
+            "guest should exit 1: {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        assert!(
+            self.stderr
+                .lines()
+                .any(|l| l == format!("error: {expected}")),
+            "expected `error: {expected}` in guest stderr:\n{}",
+            self.stderr
+        );
+        self
+    }
+    /// The only event's error text.
+    pub fn last_error(&self) -> String {
+        self.events
+            .iter()
+            .rev()
+            .find_map(|e| e.error.as_ref().map(|e| e.to_string()))
+            .unwrap_or_else(|| panic!("no event with an error: {:?}", self.events))
+    }
+
     pub fn ok(&self) -> &Self {
         assert!(
             matches!(self.code, Ok(0)),
