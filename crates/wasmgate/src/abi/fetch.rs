@@ -4,7 +4,7 @@
 use super::CoreState;
 use super::codes::*;
 use super::memory::{self, CallError, checked_range};
-use super::validate::{self, MAX_HEADER_BYTES, MAX_METHOD_LEN, MAX_URL_LEN};
+use super::validate::{self, MAX_HEADER_BYTES};
 use crate::events::Origin;
 use crate::outbound::{GuestTimeouts, OutboundRequest};
 use bytes::Bytes;
@@ -61,12 +61,10 @@ pub(crate) async fn fetch(
     rp: i32,
 ) -> Result<i32> {
     let alloc = allocator(c)?;
-    for (ptr, len) in [(rp, 8), (mp, ml), (up, ul), (hp, hl), (bp, bl)] {
+    for (ptr, len) in [(rp, 8), (hp, hl), (bp, bl)] {
         memory::check_buffer(c, "fetch", ptr, len)?;
     }
-    if ml as u32 as usize > MAX_METHOD_LEN || ul as u32 as usize > MAX_URL_LEN {
-        return Err((ERR_BAD_URL, "fetch: method or URL too long".into()));
-    }
+    let (method, url) = super::request::read_method_and_url(c, "fetch", mp, ml, up, ul)?;
     if hl as u32 as usize > MAX_HEADER_BYTES {
         return Err((
             ERR_BAD_HEADER,
@@ -79,8 +77,6 @@ pub(crate) async fn fetch(
             "fetch: request bodies over 16 MiB must use the streaming calls".into(),
         ));
     }
-    let method = validate::method(&memory::read(c, "fetch", mp, ml)?)?;
-    let url = validate::url(&method, &memory::read(c, "fetch", up, ul)?)?;
     let headers = validate::header_list(&memory::read(c, "fetch", hp, hl)?)?;
     let body = memory::read(c, "fetch", bp, bl)?;
 
@@ -143,12 +139,8 @@ pub(crate) async fn fetch(
                 format!("fetch: the guest's allocator failed: {e}"),
             )
         })?;
-        let size = memory::check_buffer(c, "fetch", 0, 0)
-            .map(|_| ())
-            .and_then(|_| match c.get_export("memory") {
-                Some(Extern::Memory(m)) => Ok(m.data_size(&*c)),
-                _ => Err((ERR_BAD_POINTER, "fetch: no memory export".to_string())),
-            })?;
+        // The allocator may have grown memory: measure it after the call.
+        let size = memory::size(c)?;
         if ptr == 0 || checked_range(ptr, len, size).is_none() {
             return Err((
                 ERR_BAD_ALLOCATOR,

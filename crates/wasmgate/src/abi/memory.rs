@@ -30,6 +30,12 @@ fn memory(caller: &mut Caller<'_, CoreState>) -> Result<wasmtime::Memory, CallEr
     }
 }
 
+/// The guest memory's current size in bytes.
+pub(crate) fn size(caller: &mut Caller<'_, CoreState>) -> Result<usize, CallError> {
+    let mem = memory(caller)?;
+    Ok(mem.data_size(&*caller))
+}
+
 fn out_of_bounds(what: &str, ptr: i32, len: i32, size: usize) -> CallError {
     (
         ERR_BAD_POINTER,
@@ -86,8 +92,7 @@ pub(crate) fn check_buffer(
     if cap == 0 {
         return Ok(());
     }
-    let mem = memory(caller)?;
-    let size = mem.data_size(&*caller);
+    let size = size(caller)?;
     checked_range(ptr, cap, size)
         .map(|_| ())
         .ok_or_else(|| out_of_bounds(what, ptr, cap, size))

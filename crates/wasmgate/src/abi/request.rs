@@ -24,23 +24,7 @@ pub(crate) fn request_new(
     up: i32,
     ul: i32,
 ) -> Result<i32> {
-    // Bounds first: a pointer/length outside memory is ERR_BAD_POINTER whatever else.
-    memory::check_buffer(c, "request_new", mp, ml)?;
-    memory::check_buffer(c, "request_new", up, ul)?;
-    if ml as u32 as usize > MAX_METHOD_LEN {
-        return Err((
-            ERR_BAD_METHOD,
-            format!("request_new: methods are at most {MAX_METHOD_LEN} bytes"),
-        ));
-    }
-    if ul as u32 as usize > MAX_URL_LEN {
-        return Err((
-            ERR_BAD_URL,
-            format!("request_new: URLs are at most {MAX_URL_LEN} bytes"),
-        ));
-    }
-    let method = validate::method(&memory::read(c, "request_new", mp, ml)?)?;
-    let url = validate::url(&method, &memory::read(c, "request_new", up, ul)?)?;
+    let (method, url) = read_method_and_url(c, "request_new", mp, ml, up, ul)?;
     c.data_mut().abi.insert(Slot::Building(Building {
         method,
         url,
@@ -49,6 +33,35 @@ pub(crate) fn request_new(
         timeouts: GuestTimeouts::default(),
         follow: 0,
     }))
+}
+
+/// Reads a method and URL out of guest memory for `what`: bounds first (a range outside
+/// memory is ERR_BAD_POINTER whatever else), then the size limits, then the syntax.
+pub(crate) fn read_method_and_url(
+    c: &mut Caller<'_, CoreState>,
+    what: &str,
+    mp: i32,
+    ml: i32,
+    up: i32,
+    ul: i32,
+) -> Result<(http::Method, String)> {
+    memory::check_buffer(c, what, mp, ml)?;
+    memory::check_buffer(c, what, up, ul)?;
+    if ml as u32 as usize > MAX_METHOD_LEN {
+        return Err((
+            ERR_BAD_METHOD,
+            format!("{what}: methods are at most {MAX_METHOD_LEN} bytes"),
+        ));
+    }
+    if ul as u32 as usize > MAX_URL_LEN {
+        return Err((
+            ERR_BAD_URL,
+            format!("{what}: URLs are at most {MAX_URL_LEN} bytes"),
+        ));
+    }
+    let method = validate::method(&memory::read(c, what, mp, ml)?)?;
+    let url = validate::url(&method, &memory::read(c, what, up, ul)?)?;
+    Ok((method, url))
 }
 
 pub(crate) fn request_header(
