@@ -9,7 +9,7 @@ mod server;
 mod tls;
 
 pub use guests::{Guest, guest};
-pub use server::{ServerStats, TestServer};
+pub use server::{JSON_DOCUMENT, ServerStats, TestServer};
 pub use tls::TestCa;
 
 /// A compiled-code cache shared by the tests (`target/test-cache`), so each guest is

@@ -2,6 +2,7 @@
 //! down and joined on drop. Routes (all GET unless noted):
 //!
 //! - `/hello` → 200 `hello from the test server`
+//! - `/json` → 200 [`JSON_DOCUMENT`] with `content-type: application/json`
 //! - `/echo` (any method) → the request body streamed back; `x-test-method`, `x-test-uri`
 //!   and `x-test-version` headers describe the request
 //! - `/headers` → the request headers as `name: value` lines (sorted); reply header
@@ -186,6 +187,10 @@ impl Drop for InFlight {
     }
 }
 
+/// The body of `/json`: a small document with a nested object and an array, for guests
+/// that decode JSON.
+pub const JSON_DOCUMENT: &str = r#"{"name":"wasmgate","version":1,"tags":["wasm","http","go"],"extra":{"ignored":true}}"#;
+
 async fn route(req: Request<Incoming>, stats: Arc<ServerStats>) -> Response<Body> {
     stats.requests.fetch_add(1, Ordering::SeqCst);
     let _in_flight = InFlight::new(stats.clone());
@@ -196,6 +201,14 @@ async fn route(req: Request<Incoming>, stats: Arc<ServerStats>) -> Response<Body
     };
     if path == "/hello" {
         return full(StatusCode::OK, "hello from the test server");
+    }
+    if path == "/json" {
+        let mut r = full(StatusCode::OK, JSON_DOCUMENT);
+        r.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        return r;
     }
     if path == "/echo" {
         let method = req.method().to_string();
