@@ -48,8 +48,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     rustup component add "${missing[@]}"
 fi
 
-# Guest toolchains for the core-module (host ABI) tests: Go from PyPI, clang + wasi-libc
-# from apt. Each script is idempotent and fast when everything is already there.
+# Guest toolchains for the guest-library tests: Go from PyPI, clang + wasi-libc from apt,
+# TinyGo from ../shared/tinygo (or PATH). Each script is idempotent and fast when everything is already there.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$here/setup-go.sh"
 bash "$here/setup-c.sh"
+# TinyGo (both wasm targets) for the Go guest library's TinyGo tests.
+bash "$here/setup-tinygo.sh"

@@ -66,12 +66,45 @@ pub fn go_command() -> Command {
 /// relative to `guest/go` (`"examples/get"`). Built once per process per program;
 /// panics with Go's output if the build fails.
 pub fn go_guest(program: &str) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    build_once(program, "", |package, output| {
+        let mut cmd = go_command();
+        cmd.env("GOOS", "wasip1")
+            .env("GOARCH", "wasm")
+            .arg("build")
+            .arg("-o")
+            .arg(output)
+            .arg(format!("./{package}"));
+        cmd
+    })
+}
+
+/// A native (host) build of a Go program of `guest/go`, named as in [`go_guest`]: the
+/// same source run outside WebAssembly, where `wasmgate.Install()` does nothing.
+pub fn go_native(program: &str) -> PathBuf {
+    build_once(program, "native", |package, output| {
+        let mut cmd = go_command();
+        cmd.arg("build")
+            .arg("-o")
+            .arg(output)
+            .arg(format!("./{package}"));
+        cmd
+    })
+}
+
+/// Builds `program` (see [`go_guest`]) once per process per `(program, flavour)` with
+/// the command `make(package, output)` returns, into `target/go-guests`.
+pub(crate) fn build_once(
+    program: &str,
+    flavour: &str,
+    make: impl FnOnce(&str, &Path) -> Command,
+) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<(String, String), PathBuf>>> = OnceLock::new();
     let built = BUILT.get_or_init(Default::default);
     // Held during the build: concurrent tests wait for the one build instead of
     // racing on the output file.
     let mut built = built.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = built.get(program) {
+    let key = (program.to_string(), flavour.to_string());
+    if let Some(p) = built.get(&key) {
         return p.clone();
     }
     let package = if program.contains('/') {
@@ -85,33 +118,31 @@ pub fn go_guest(program: &str) -> PathBuf {
     );
     let out_dir = repo_root().join("target/go-guests");
     std::fs::create_dir_all(&out_dir).expect("create target/go-guests");
-    let name = package
+    let mut name = package
         .trim_start_matches("testprograms/")
         .replace('/', "-");
-    let path = out_dir.join(format!("{name}.wasm"));
+    if !flavour.is_empty() {
+        name = format!("{name}.{flavour}");
+    }
+    // A native build is an executable, not a module.
+    let ext = if flavour == "native" { "" } else { ".wasm" };
+    let path = out_dir.join(format!("{name}{ext}"));
     // Built under a private name and renamed: another test process may be reading
     // the previous build.
-    let tmp = out_dir.join(format!("{name}.{}.tmp.wasm", std::process::id()));
-    build(&package, &tmp);
-    std::fs::rename(&tmp, &path).expect("move the built Go guest into place");
-    built.insert(program.to_string(), path.clone());
-    path
-}
-
-fn build(package: &str, output: &Path) {
-    let out = go_command()
-        .env("GOOS", "wasip1")
-        .env("GOARCH", "wasm")
-        .arg("build")
-        .arg("-o")
-        .arg(output)
-        .arg(format!("./{package}"))
-        .output()
-        .expect("run go build");
+    let tmp = out_dir.join(format!("{name}.{}.tmp{ext}", std::process::id()));
+    let out = make(&package, &tmp).output().expect("run the Go build");
     assert!(
         out.status.success(),
-        "building Go guest {package} failed:\n{}\n{}",
+        "building Go program {package} ({}) failed:\n{}\n{}",
+        if flavour.is_empty() {
+            "wasip1"
+        } else {
+            flavour
+        },
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::rename(&tmp, &path).expect("move the built Go program into place");
+    built.insert(key, path.clone());
+    path
 }

@@ -6,6 +6,7 @@ pub mod go;
 mod guests;
 pub mod rust_guest;
 mod server;
+pub mod tinygo;
 mod tls;
 
 pub use guests::{Guest, guest};
