@@ -49,7 +49,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # Guest toolchains for the guest-library tests: Go from PyPI, clang + wasi-libc from apt,
-# TinyGo from ../shared/tinygo (or PATH). Each script is idempotent and fast when everything is already there.
+# TinyGo from ../shared/tinygo (or PATH). Each script is idempotent and fast when
+# everything is already there.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$here/setup-go.sh"
 bash "$here/setup-c.sh"
