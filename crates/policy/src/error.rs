@@ -38,7 +38,8 @@ pub enum RuleErrorKind {
     BadAddress,
     /// The port is not 1-65535, `*` or a non-empty `START..END` range.
     BadPort,
-    /// The path prefix has spaces, a query, a fragment or dot segments.
+    /// The path prefix has spaces, a query, a fragment, or anything servers
+    /// resolve differently (dot segments, `;`, backslashes, encoded `/`, …).
     BadPath,
     /// `user@host`: credentials don't belong in rules.
     UserInfo,
@@ -88,7 +89,9 @@ impl RuleError {
                 "HOST is a name, *.suffix, *, an IP address ([::1] for IPv6) or a CIDR (10.0.0.0/8, [fd00::/8])"
             }
             BadPort => "PORT is 1-65535, * or a range START..END (END excluded)",
-            BadPath => "PATH-PREFIX starts with / and has no spaces, ?, # or . and .. segments",
+            BadPath => {
+                "PATH-PREFIX starts with / and has only URL path characters: no spaces, ?, #, ;, backslashes, . or .. segments, or encoded %, /, \\, ; or control characters"
+            }
             Empty | Template | SelfHost | MissingScheme | BadScheme | UserInfo => {
                 "SCHEME is http, https or *"
             }

@@ -24,6 +24,7 @@
 mod address;
 mod error;
 mod limits;
+mod path_normalization;
 mod policy;
 mod rule;
 mod target;

@@ -8,7 +8,8 @@ use ipnet::IpNet;
 
 use crate::address::{SpecialRange, canonical_ip, classify};
 use crate::limits::Limits;
-use crate::rule::{AllowRule, Miss, is_ambiguous_path};
+use crate::path_normalization::ambiguity;
+use crate::rule::{AllowRule, Miss};
 use crate::target::{Host, RequestTarget};
 
 /// A deny-by-default egress policy.
@@ -96,6 +97,17 @@ impl Policy {
                 ),
                 suggest(t, None, None),
             ),
+            Some((rule, Miss::Method)) if !AllowRule::can_name_method(&t.method) => Denial::new(
+                DenialReason::MethodNotAllowed,
+                format!(
+                    "rule {:?} does not allow method {}: HTTP methods are case-sensitive and a rule's methods are uppercase, so only a rule without methods (any method) allows {}",
+                    rule.as_str(),
+                    t.method,
+                    t.method
+                ),
+                // No method list can name it.
+                suggest(t, None, suggested_path(rule, t)),
+            ),
             Some((rule, Miss::Method)) => Denial::new(
                 DenialReason::MethodNotAllowed,
                 format!(
@@ -103,23 +115,24 @@ impl Policy {
                     rule.as_str(),
                     t.method
                 ),
-                // Keep the rule's path restriction: the method was the only miss.
-                suggest(t, Some(&t.method), rule.path_prefix()),
+                suggest(t, Some(&t.method), suggested_path(rule, t)),
             ),
             Some((rule, Miss::Path)) => {
                 let prefix = rule.path_prefix().unwrap_or("/");
-                let ambiguous = is_ambiguous_path(t.path());
+                let why = ambiguity(t.path());
                 let mut message = format!(
                     "rule {:?} allows paths under {prefix}, not {}",
                     rule.as_str(),
                     t.path()
                 );
-                if ambiguous {
-                    message.push_str(
-                        " (paths with . or .. segments, encoded slashes or backslashes never match a path prefix)",
-                    );
+                if let Some(why) = why {
+                    message.push_str(&format!(
+                        ": the path has {why}, and such paths never match a path prefix"
+                    ));
                 }
-                let method = rule.restricts_methods().then_some(t.method.as_str());
+                let ambiguous = why.is_some();
+                let method = (rule.restricts_methods() && AllowRule::can_name_method(&t.method))
+                    .then_some(t.method.as_str());
                 // An ambiguous path cannot be written as a prefix, so only a
                 // rule without a path would allow it.
                 let path = (!ambiguous).then(|| t.path());
@@ -225,6 +238,18 @@ impl fmt::Display for AddressDenial {
 }
 
 impl std::error::Error for AddressDenial {}
+
+/// The path prefix for a suggestion after a method miss: the rule's own when
+/// it matches (the method was the only miss; paths are checked after methods),
+/// else the request's path, or none when no prefix can match that path.
+fn suggested_path<'a>(rule: &'a AllowRule, t: &'a RequestTarget) -> Option<&'a str> {
+    match rule.path_prefix() {
+        Some(_) if ambiguity(t.path()).is_some() => None,
+        Some(prefix) if rule.path_matches(t.path()) => Some(prefix),
+        Some(_) => Some(t.path()),
+        None => None,
+    }
+}
 
 /// Builds `--allow RULE` for exactly this target's scheme, host and port, plus
 /// an optional method and path prefix.

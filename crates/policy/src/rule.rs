@@ -12,6 +12,7 @@ use ipnet::IpNet;
 
 use crate::address::canonical_ip;
 use crate::error::{RuleError, RuleErrorKind};
+use crate::path_normalization::{ambiguity, is_ambiguous_path};
 use crate::target::{
     Host, RequestTarget, Scheme, parse_host_text, parse_ipv6, parse_method, parse_name,
     parse_port_number,
@@ -63,7 +64,11 @@ pub(crate) enum Miss {
 /// One `--allow` rule.
 ///
 /// Semantics worth knowing:
-/// - No methods means any method. Methods are compared uppercase.
+/// - No methods means any method. A rule's methods are upper-cased when it is
+///   parsed (`get` means `GET`) and a request's method must equal one byte for
+///   byte, because the request goes out with the method as the guest wrote it
+///   and HTTP methods are case-sensitive: a request method with lowercase
+///   letters (`get`, `GeT`) matches only rules without methods.
 /// - Scheme `*` matches http and https; other schemes parse but never match.
 /// - No port means the default port of the rule's scheme; for scheme `*` it is
 ///   the default port of whichever scheme the request uses. `A..B` allows
@@ -71,9 +76,9 @@ pub(crate) enum Miss {
 /// - A path prefix matches the same path or one continuing it at a `/`
 ///   (`/v1` matches `/v1`, `/v1/x`, not `/v10`); a prefix ending in `/`
 ///   matches paths starting with it; a bare `/` or no path matches any path.
-///   Requests whose paths have `.`/`..` segments, encoded slashes or
-///   backslashes never match a path prefix, because servers may resolve them
-///   outside it.
+///   Requests whose paths servers may resolve differently (dot segments,
+///   `;` parameters, backslashes, encoded separators or `%`, invalid UTF-8,
+///   look-alikes; see `path_normalization`) never match a path prefix.
 /// - After an IP literal, `/N` is a CIDR prefix length (Spin's form,
 ///   `https://192.168.1.0/24`), so a path right after an IP needs an explicit
 ///   prefix length: `http://10.0.0.1/32/v1`.
@@ -226,7 +231,7 @@ impl AllowRule {
         }
     }
 
-    fn path_matches(&self, path: &str) -> bool {
+    pub(crate) fn path_matches(&self, path: &str) -> bool {
         let Some(prefix) = &self.path else {
             return true;
         };
@@ -238,6 +243,13 @@ impl AllowRule {
         }
         path.strip_prefix(prefix.as_str())
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+
+    /// True when a method list can name `method`: rules upper-case their
+    /// methods, so one with lowercase letters is only allowed by a rule
+    /// without methods.
+    pub(crate) fn can_name_method(method: &str) -> bool {
+        !method.bytes().any(|b| b.is_ascii_lowercase())
     }
 
     /// True when the rule lists methods (rather than allowing any).
@@ -284,13 +296,15 @@ impl fmt::Display for AllowRule {
     }
 }
 
+/// Rule methods are upper-cased so that `get https://…` keeps meaning `GET`;
+/// requests are not (see [`AllowRule`]), so a rule can only name uppercase methods.
 fn parse_methods(list: &str) -> Result<Vec<String>, String> {
     let mut methods = Vec::new();
     for method in list.split(',').map(str::trim) {
         if method.is_empty() {
             return Err(format!("method list {:?} has an empty entry", list.trim()));
         }
-        let method = parse_method(method)?;
+        let method = parse_method(method)?.to_ascii_uppercase();
         if !methods.contains(&method) {
             methods.push(method);
         }
@@ -466,25 +480,12 @@ fn parse_path_prefix(path: &str) -> Result<Option<String>, String> {
             "path prefix {path:?} contains {bad:?}; spaces, control and non-ASCII characters are not allowed"
         ));
     }
-    if is_ambiguous_path(path) {
+    if let Some(why) = ambiguity(path) {
         return Err(format!(
-            "path prefix {path:?} has a . or .. segment, an encoded slash or a backslash, which servers resolve differently"
+            "path prefix {path:?} has {why}, so servers may resolve it differently"
         ));
     }
     Ok(Some(path.to_owned()))
-}
-
-/// Paths a server might resolve to somewhere else than they read: dot
-/// segments (also percent-encoded), encoded slashes and backslashes.
-pub(crate) fn is_ambiguous_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || lower.contains('\\') {
-        return true;
-    }
-    lower
-        .split('/')
-        .map(|segment| segment.replace("%2e", "."))
-        .any(|segment| segment == "." || segment == "..")
 }
 
 #[cfg(test)]

@@ -108,6 +108,11 @@ fn does_not_accept_rules() {
         ("https://h/v1#top", BadPath, "query (?) or fragment (#)"),
         ("https://h/v1/../admin", BadPath, ". or .. segment"),
         ("https://h/v1%2Fx", BadPath, "encoded slash"),
+        ("https://h/v1;x", BadPath, "; path parameter"),
+        ("https://h/v1%252e", BadPath, "encoded %"),
+        ("https://h/v1%c0%ae", BadPath, "not valid UTF-8"),
+        ("https://h/v1\\x", BadPath, "backslash"),
+        ("https://h/v1|x", BadPath, "not a URL path character"),
         ("https://user@h", UserInfo, "credentials"),
         ("https://user:pw@h:443/", UserInfo, "credentials"),
     ];
@@ -246,9 +251,8 @@ fn matches_requests() {
         ("http://h:8000..8100", "GET", "http://h:8099/", true),
         ("http://h:8000..8100", "GET", "http://h:8100/", false),
         ("http://h:8000..8100", "GET", "http://h:7999/", false),
-        // Methods.
+        // Methods: see also accepts_methods / does_not_accept_methods.
         ("GET http://h", "GET", "http://h/", true),
-        ("GET http://h", "get", "http://h/", true),
         ("GET http://h", "POST", "http://h/", false),
         ("get,post http://h", "POST", "http://h/", true),
         ("GET,POST http://h", "DELETE", "http://h/", false),
@@ -270,6 +274,44 @@ fn matches_requests() {
         ("http://h/v1", "GET", "http://h/v1/%2e%2E/admin", false),
         ("http://h/v1", "GET", "http://h/v1%2F..%2Fadmin", false),
         ("http://h/v1", "GET", "http://h/v1\\..\\admin", false),
+        // Paths servers normalise differently never match a prefix; the
+        // class is table-tested in path_normalization_tests.rs.
+        ("http://h/api", "GET", "http://h/api/..;/admin", false),
+        ("http://h/api", "GET", "http://h/api;x/../admin", false),
+        (
+            "http://h/api",
+            "GET",
+            "http://h/api/%252e%252e/admin",
+            false,
+        ),
+        ("http://h/api", "GET", "http://h/api/%252f", false),
+        ("http://h/api", "GET", "http://h/api/%255c", false),
+        (
+            "http://h/api",
+            "GET",
+            "http://h/api/%c0%ae%c0%ae/admin",
+            false,
+        ),
+        (
+            "http://h/api",
+            "GET",
+            "http://h/api/%e0%80%ae%e0%80%ae/x",
+            false,
+        ),
+        ("http://h/api", "GET", "http://h/api/%c0%af", false),
+        ("http://h/api", "GET", "http://h/api/%5c..%5cadmin", false),
+        ("http://h/api", "GET", "http://h/api/%00/x", false),
+        (
+            "http://h/api",
+            "GET",
+            "http://h/api/%ef%bc%8e%ef%bc%8e/x",
+            false,
+        ),
+        ("http://h/api/", "GET", "http://h/api/..;/admin", false),
+        ("http://h/api", "GET", "http://h/api/x?q=..;/%252e", true),
+        ("http://h/api", "GET", "http://h/api/Caf%C3%A9", true),
+        ("http://h", "GET", "http://h/api/..;/admin", true),
+        ("http://h/", "GET", "http://h/api/%252e%252e/admin", true),
         ("http://h", "GET", "http://h/v1/../admin", true),
         // IPv6 literals and CIDRs.
         ("http://[::1]:8080", "GET", "http://[::1]:8080/", true),
@@ -322,6 +364,83 @@ fn matches_requests() {
     for (r, method, url, want) in table {
         let t = RequestTarget::parse(method, url).unwrap_or_else(|e| panic!("{url}: {e}"));
         assert_eq!(rule(r).matches(&t), *want, "rule {r:?} vs {method} {url}");
+    }
+}
+
+/// Rule, request method, why the rule allows it.
+#[test]
+fn accepts_methods() {
+    let table: &[(&str, &str, &str)] = &[
+        ("GET http://h", "GET", "the same bytes"),
+        (
+            "get http://h",
+            "GET",
+            "a rule's methods are upper-cased when parsed",
+        ),
+        (
+            "Get,post http://h",
+            "POST",
+            "each listed method is upper-cased",
+        ),
+        ("propfind http://h", "PROPFIND", "extension methods too"),
+        (
+            "http://h",
+            "get",
+            "no method list allows any method, in any case",
+        ),
+        (
+            "http://h",
+            "GeT",
+            "no method list allows any method, in any case",
+        ),
+        (
+            "*://*:*",
+            "m-search",
+            "no method list allows any method, in any case",
+        ),
+    ];
+    for (r, method, why) in table {
+        let t = RequestTarget::parse(method, "http://h/").unwrap();
+        assert!(rule(r).matches(&t), "rule {r:?} vs {method}: {why}");
+    }
+}
+
+/// Rule, request method, why the rule does not allow it: the request goes
+/// out with the method as written, so matching it case-insensitively would
+/// let a method through that the rule never named.
+#[test]
+fn does_not_accept_methods() {
+    let table: &[(&str, &str, &str)] = &[
+        (
+            "GET http://h",
+            "get",
+            "methods are case-sensitive: get is not GET",
+        ),
+        ("GET http://h", "GeT", "mixed case is another method too"),
+        ("GET http://h", "gET", "any lowercase letter"),
+        (
+            "get http://h",
+            "get",
+            "the rule means GET, and the request sends get",
+        ),
+        ("GET,POST http://h", "post", "each listed method is exact"),
+        ("PATCH http://h", "patch", "fetch() sends patch as written"),
+        (
+            "PROPFIND http://h",
+            "propfind",
+            "extension methods are exact too",
+        ),
+        (
+            "DELETE http://h",
+            "DELETE ",
+            "a method is a token; no trimming",
+        ),
+    ];
+    for (r, method, why) in table {
+        match RequestTarget::parse(method, "http://h/") {
+            Ok(t) => assert!(!rule(r).matches(&t), "rule {r:?} vs {method:?}: {why}"),
+            Err(e) => assert!(method.contains(' '), "{method:?}: {e}"),
+        }
     }
 }
 

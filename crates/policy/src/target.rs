@@ -1,6 +1,7 @@
 //! The request a guest asked for, validated once at the edge so the policy
-//! compares normalised values (lowercase names, explicit ports, uppercase
-//! methods) instead of re-parsing URLs in every check.
+//! compares normalised values (lowercase names, explicit ports) instead of
+//! re-parsing URLs in every check. The method is kept byte for byte: methods
+//! are case-sensitive, and the method checked must be the method sent.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -80,7 +81,8 @@ impl fmt::Display for Host {
 /// A validated request target: what a guest asked for, parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RequestTarget {
-    /// The method, an uppercase HTTP token.
+    /// The method exactly as the guest wrote it (an HTTP token, case kept:
+    /// `get` is not `GET`, RFC 9110 §9.1), so the method checked is the one sent.
     pub method: String,
     /// `http` or `https`.
     pub scheme: Scheme,
@@ -185,7 +187,8 @@ fn is_tchar(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
 }
 
-/// Validates an HTTP method token and uppercases it, so `get` and `GET` compare equal.
+/// Validates an HTTP method token and keeps it as written: the request goes
+/// out with this exact method, so matching must not re-case it.
 pub(crate) fn parse_method(s: &str) -> Result<String, String> {
     if s.is_empty() {
         return Err("empty method".into());
@@ -195,7 +198,7 @@ pub(crate) fn parse_method(s: &str) -> Result<String, String> {
             "method {s:?} contains {bad:?}, which is not allowed in an HTTP method"
         ));
     }
-    Ok(s.to_ascii_uppercase())
+    Ok(s.to_owned())
 }
 
 fn parse_scheme(s: &str) -> Result<Scheme, String> {
@@ -364,7 +367,7 @@ mod tests {
             (
                 "get",
                 "http://Example.COM./x?q=1",
-                "GET",
+                "get",
                 Host::Name("example.com".into()),
                 80,
                 "/x?q=1",
@@ -459,9 +462,29 @@ mod tests {
         }
     }
 
+    /// Methods are case-sensitive and go out as written, so they are kept.
+    #[test]
+    fn keeps_methods_as_written() {
+        let table: &[(&str, &str)] = &[
+            ("GET", "the standard spelling"),
+            ("get", "lowercase is another method, not GET"),
+            ("GeT", "mixed case is kept too"),
+            ("patch", "fetch() does not upper-case PATCH"),
+            ("PROPFIND", "extension methods"),
+            ("M-SEARCH", "tchar punctuation"),
+        ];
+        for (method, why) in table {
+            let t = RequestTarget::parse(method, "http://h/").unwrap();
+            assert_eq!(t.method, *method, "{why}");
+            let parts = RequestTarget::from_parts(method, "http", "h", "/").unwrap();
+            assert_eq!(parts.method, *method, "{why}");
+            assert_eq!(t.to_string(), format!("{method} http://h/"), "{why}");
+        }
+    }
+
     #[test]
     fn from_parts_matches_parse() {
-        let a = RequestTarget::from_parts("get", "https", "Example.com:8443", "/v1?q").unwrap();
+        let a = RequestTarget::from_parts("GET", "https", "Example.com:8443", "/v1?q").unwrap();
         let b = RequestTarget::parse("GET", "https://example.com:8443/v1?q").unwrap();
         assert_eq!(a, b);
         let empty = RequestTarget::from_parts("GET", "http", "[::1]", "").unwrap();
