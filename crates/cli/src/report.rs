@@ -11,7 +11,8 @@ pub(crate) struct StderrReporter {
 impl EventSink for StderrReporter {
     fn on_request(&self, e: &RequestEvent) {
         let line = match (&e.error, self.verbose) {
-            (Some(err), _) => format!("wasmgate: {err}"),
+            (Some(err), false) => format!("wasmgate: {err}"),
+            (Some(err), true) => format!("wasmgate: {}", with_details(&err.to_string(), e)),
             (None, true) => format!(
                 "wasmgate: {} {} {} -> {}, {} B in, {} B out, {} ms{}",
                 e.decision,
@@ -28,20 +29,97 @@ impl EventSink for StderrReporter {
             ),
             (None, false) => return,
         };
-        let line = if self.verbose && e.error.is_some() {
-            let status = e
-                .status
-                .map(|s| format!(", status {s}"))
-                .unwrap_or_default();
-            let tag = match e.decision {
-                Decision::Denied => "",
-                Decision::Allowed => " (allowed, then failed)",
-            };
-            format!("{line}{tag}{status}, {} ms", e.duration.as_millis())
-        } else {
-            line
-        };
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        // One write per line, so it does not interleave with other writers.
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(format!("{line}\n").as_bytes());
+    }
+}
+
+/// Adds `-v`'s details to a denial or failure message as ` (…)` before the
+/// clause that suggests a flag, so the suggestion still ends the line and can
+/// be pasted as it is: `… not /x (0 ms); to allow it, add: --allow 'GET http://h/x'`.
+fn with_details(message: &str, e: &RequestEvent) -> String {
+    let mut details = Vec::new();
+    if e.decision == Decision::Allowed {
+        details.push("allowed, then failed".to_string());
+    }
+    if let Some(status) = e.status {
+        details.push(format!("status {status}"));
+    }
+    details.push(format!("{} ms", e.duration.as_millis()));
+    let details = format!(" ({})", details.join(", "));
+    let (body, fix) = split_fix(message);
+    format!("{body}{details}{fix}")
+}
+
+/// Splits off the last `; …` clause when it names a flag (`; to allow it, add:
+/// --allow …`, `; raise it with --max-requests …`). Suggested rules contain no
+/// `"; "`: paths have no spaces, and methods and hosts no `;`.
+fn split_fix(message: &str) -> (&str, &str) {
+    match message.rfind("; ") {
+        Some(at) if message[at..].contains(" --") => message.split_at(at),
+        _ => (message, ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+    use wasmgate::Origin;
+
+    fn event(decision: Decision, status: Option<u16>) -> RequestEvent {
+        RequestEvent {
+            started: SystemTime::UNIX_EPOCH,
+            origin: Origin::WasiHttp,
+            method: "GET".into(),
+            url: "http://h/x".into(),
+            decision,
+            rule: None,
+            addr: None,
+            status,
+            bytes_in: 0,
+            bytes_out: 0,
+            duration: Duration::from_millis(7),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn details_go_before_the_suggested_flag() {
+        let denied = event(Decision::Denied, None);
+        let failed = event(Decision::Allowed, Some(502));
+        let table: &[(&str, &RequestEvent, &str)] = &[
+            (
+                "denied GET http://h/x: no rule; to allow it, add: --allow 'GET http://h/x'",
+                &denied,
+                "denied GET http://h/x: no rule (7 ms); to allow it, add: --allow 'GET http://h/x'",
+            ),
+            (
+                "denied GET http://h/x: address 127.0.0.1 is loopback; to allow it, add: --allow-cidr 127.0.0.1/32",
+                &denied,
+                "denied GET http://h/x: address 127.0.0.1 is loopback (7 ms); to allow it, add: --allow-cidr 127.0.0.1/32",
+            ),
+            (
+                "GET http://h/x stopped: limit reached; raise it with --first-byte-timeout (or `first_byte_timeout` in the config file)",
+                &failed,
+                "GET http://h/x stopped: limit reached (allowed, then failed, status 502, 7 ms); raise it with --first-byte-timeout (or `first_byte_timeout` in the config file)",
+            ),
+            (
+                "GET http://h/x failed: refused; not a flag",
+                &failed,
+                "GET http://h/x failed: refused; not a flag (allowed, then failed, status 502, 7 ms)",
+            ),
+            (
+                "GET http://h/x failed: refused",
+                &denied,
+                "GET http://h/x failed: refused (7 ms)",
+            ),
+        ];
+        for (message, e, want) in table {
+            assert_eq!(with_details(message, e), *want);
+        }
     }
 }
 

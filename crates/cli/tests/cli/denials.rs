@@ -248,3 +248,112 @@ fn wasi_http_component_runs_unchanged_under_allow() {
         .stdout_lacks("status:");
     assert_eq!(requests(&server), 1, "the denied request was not sent");
 }
+
+/// A guest's `get` is another method than `GET`: a `GET`-only rule refuses it (nothing
+/// reaches the server), the denial says why and suggests a rule without methods (a
+/// rule cannot list a lowercase method), and whatever reaches the server is the method
+/// exactly as the guest wrote it.
+#[test]
+fn a_lowercase_method_is_not_the_uppercase_one() {
+    let server = TestServer::http();
+    let base = server.base();
+    let url = server.url("/echo");
+    let rules = vec![format!("GET {base}/echo")];
+    for method in ["get", "GeT", "gET"] {
+        let run = run_with(&rules, &["get", &url, "--method", method]);
+        run.expect_code(1)
+            .stderr_has("error: HttpRequestDenied")
+            .stdout_lacks("status:");
+        // Only the denial line: a first run may also say it is compiling the guest.
+        assert_eq!(
+            run.stderr_lines_starting("wasmgate: denied "),
+            vec![format!(
+                "wasmgate: denied {method} {url}: rule \"GET {base}/echo\" does not allow method {method}: HTTP methods are case-sensitive and a rule's methods are uppercase, so only a rule without methods (any method) allows {method}; to allow it, add: --allow {base}/echo"
+            )],
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        requests(&server),
+        0,
+        "a method the rule never named was sent"
+    );
+
+    // The rule's own method goes out as GET.
+    run_with(&rules, &["get", &url])
+        .expect_code(0)
+        .stdout_has("header: x-test-method: GET\n");
+    // The suggested rule lets `get` out, and the server gets `get`, not `GET`.
+    let denied = run_with(&rules, &["get", &url, "--method", "get"]);
+    let [flag, value] = denied.suggestion();
+    assert_eq!(
+        [flag.as_str(), value.as_str()],
+        ["--allow", &*format!("{base}/echo")]
+    );
+    run_with(&[value], &["get", &url, "--method", "get"])
+        .expect_code(0)
+        .stdout_has("header: x-test-method: get\n");
+    assert_eq!(requests(&server), 2);
+}
+
+/// Runs http-client with `-v` and `flags` before the guest.
+fn run_verbose(flags: &[String], guest_args: &[&str]) -> Run {
+    let mut args = vec!["run".to_string(), "-v".to_string()];
+    args.extend(flags.iter().cloned());
+    args.push(http_client());
+    args.extend(guest_args.iter().map(|s| s.to_string()));
+    wasmgate(args)
+}
+
+/// With `-v`, a denial's suggested flag still ends the line (the duration comes before
+/// it), so pasting it works: parse it out, run again with it, and the request succeeds.
+#[test]
+fn verbose_suggestions_paste_cleanly() {
+    let server = TestServer::http();
+    let base = server.base();
+    let url = server.url("/hello");
+    let port = server.addr().port();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![], "no rules"),
+        (
+            vec!["--allow".into(), format!("GET {base}/api")],
+            "path miss",
+        ),
+        (
+            vec!["--allow".into(), format!("POST {base}")],
+            "method miss",
+        ),
+        (
+            vec!["--allow".into(), format!("http://*:{port}")],
+            "loopback address: --allow-cidr",
+        ),
+    ];
+    for (flags, case) in cases {
+        let denied = run_verbose(&flags, &["get", &url]);
+        denied.expect_code(1);
+        let lines = denied.stderr_lines_starting("wasmgate: denied ");
+        assert_eq!(lines.len(), 1, "{case}: {}", denied.stderr);
+        let [flag, value] = denied.suggestion();
+        let (body, tail) = lines[0]
+            .split_once("; to allow it, add: ")
+            .unwrap_or_else(|| panic!("{case}: {}", lines[0]));
+        assert!(
+            body.ends_with(" ms)"),
+            "{case}: duration before the flag: {}",
+            lines[0]
+        );
+        assert!(
+            tail.starts_with(&format!("{flag} ")),
+            "{case}: {}",
+            lines[0]
+        );
+
+        let mut fixed = flags.clone();
+        fixed.extend([flag, value]);
+        let run = run_verbose(&fixed, &["get", &url]);
+        run.expect_code(0).stdout_has(HELLO_BODY);
+        let allowed = run.stderr_lines_starting(&format!("wasmgate: allowed GET {url} -> 200, "));
+        assert_eq!(allowed.len(), 1, "{case}: {}", run.stderr);
+    }
+}

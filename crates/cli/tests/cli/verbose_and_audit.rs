@@ -162,7 +162,17 @@ fn verbose_denial_has_duration() {
     let lines = run.stderr_lines_starting("wasmgate: ");
     assert_eq!(lines.len(), 1, "{}", run.stderr);
     assert!(lines[0].starts_with(&format!("wasmgate: denied GET {url}: ")));
-    assert!(lines[0].ends_with(" ms"), "{}", lines[0]);
+    // The duration comes before the suggested flag, which ends the line.
+    assert!(
+        lines[0].contains(" ms); to allow it, add: --allow "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].ends_with(&format!("--allow {}", server.base())),
+        "{}",
+        lines[0]
+    );
 }
 
 #[test]
