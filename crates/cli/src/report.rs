@@ -63,6 +63,17 @@ fn split_fix(message: &str) -> (&str, &str) {
     }
 }
 
+/// `error: <message>` then one `  caused by: …` line per source.
+pub(crate) fn print_error(err: &(dyn std::error::Error + 'static)) {
+    let mut out = std::io::stderr().lock();
+    let _ = writeln!(out, "error: {err}");
+    let mut source = err.source();
+    while let Some(s) = source {
+        let _ = writeln!(out, "  caused by: {s}");
+        source = s.source();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,16 +131,5 @@ mod tests {
         for (message, e, want) in table {
             assert_eq!(with_details(message, e), *want);
         }
-    }
-}
-
-/// `error: <message>` then one `  caused by: …` line per source.
-pub(crate) fn print_error(err: &(dyn std::error::Error + 'static)) {
-    let mut out = std::io::stderr().lock();
-    let _ = writeln!(out, "error: {err}");
-    let mut source = err.source();
-    while let Some(s) = source {
-        let _ = writeln!(out, "  caused by: {s}");
-        source = s.source();
     }
 }
