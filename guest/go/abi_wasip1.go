@@ -38,6 +38,9 @@ func hostPoll(handlesPtr uint32, count int32, readyPtr uint32, timeoutMs int64) 
 //go:wasmimport wasmgate_http_v1 response_status
 func hostResponseStatus(h int32, timeoutMs int64) int32
 
+//go:wasmimport wasmgate_http_v1 response_version
+func hostResponseVersion(h int32) int32
+
 //go:wasmimport wasmgate_http_v1 response_headers
 func hostResponseHeaders(h int32, bufPtr, bufCap uint32) int32
 
@@ -91,19 +94,18 @@ func abiBodyWrite(h int32, b []byte, timeoutMs int64) int32 {
 
 func abiBodyFinish(h int32) int32 { return hostBodyFinish(h) }
 
-// abiPoll1 polls one handle for the interest bits (0 = any); it returns its readiness
-// bits, or a negative code.
-func abiPoll1(h int32, interest byte, timeoutMs int64) int32 {
-	handles := [1]int32{h}
-	ready := [1]byte{interest}
-	r := hostPoll(uint32(uintptr(unsafe.Pointer(&handles[0]))), 1, uint32(uintptr(unsafe.Pointer(&ready[0]))), timeoutMs)
-	if r < 0 {
-		return r
+// abiPoll is a pollFunc (waiter.go): len(ready) == len(handles).
+func abiPoll(handles []int32, ready []byte, timeoutMs int64) int32 {
+	var hp uint32
+	if len(handles) > 0 {
+		hp = uint32(uintptr(unsafe.Pointer(&handles[0])))
 	}
-	return int32(ready[0])
+	return hostPoll(hp, int32(len(handles)), bytesPtr(ready), timeoutMs)
 }
 
 func abiResponseStatus(h int32, timeoutMs int64) int32 { return hostResponseStatus(h, timeoutMs) }
+
+func abiResponseVersion(h int32) int32 { return hostResponseVersion(h) }
 
 func abiResponseHeaders(h int32, buf []byte) int32 {
 	r := hostResponseHeaders(h, bytesPtr(buf), uint32(len(buf)))

@@ -1,12 +1,15 @@
 package wasmgate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
 
 // Status codes of the host ABI (docs/abi.md, "Status codes"). A failed call returns
-// one of them; RoundTrip reports them as an *Error whose Code is the value.
+// one of them; RoundTrip reports them as an *Error whose Code is the value. The
+// wasip2 (wasi:http) backend maps wasi:http error codes onto the same constants (the
+// table in docs/abi.md), so the predicates below work on every target.
 const (
 	ErrBadHandle               = -1
 	ErrBadPointer              = -2
@@ -37,7 +40,10 @@ const (
 	ErrProtocol                = -32
 	ErrInternal                = -33
 	ErrTooManyRedirects        = -34
-	errUnsupported             = -1000 // not running under wasmgate (see abi_other.go)
+
+	// ErrUnsupported is not a host code: the program was built for a target without
+	// a WASI HTTP host (a native build), where a Transport cannot send anything.
+	ErrUnsupported = -1000
 )
 
 var codeNames = map[int]string{
@@ -70,7 +76,7 @@ var codeNames = map[int]string{
 	ErrProtocol:                "ERR_PROTOCOL",
 	ErrInternal:                "ERR_INTERNAL",
 	ErrTooManyRedirects:        "ERR_TOO_MANY_REDIRECTS",
-	errUnsupported:             "ERR_UNSUPPORTED",
+	ErrUnsupported:             "ERR_UNSUPPORTED",
 }
 
 // CodeName is the name of an ABI status code as docs/abi.md spells it, e.g.
@@ -87,17 +93,27 @@ func CodeName(code int) string {
 type Error struct {
 	// Code is the (negative) ABI status code, one of the Err* constants.
 	Code int
-	// Op is the host function that failed, e.g. "response_status".
+	// Op is the host function that failed, e.g. "response_status" (wasip1) or
+	// "outgoing-handler.handle" (wasip2).
 	Op string
-	// Message is the host's explanation (last_error). For a policy denial it is the
-	// line wasmgate prints, including the --allow flag that would permit the request.
+	// Message is the host's explanation (last_error on wasip1). For a wasmgate policy
+	// denial it is the line wasmgate prints, including the --allow flag that would
+	// permit the request. It never starts with "wasmgate: " (Error adds that).
 	Message string
+	// WASIErrorCode is the case name of the wasi:http error-code the host returned,
+	// e.g. "HTTP-request-denied" or "connection-refused". Only the wasip2 (wasi:http)
+	// backend sets it; Code then holds the matching Err* constant (ErrInternal when
+	// there is none).
+	WASIErrorCode string
 }
 
 func (e *Error) Error() string {
 	msg := e.Message
 	if msg == "" {
 		msg = "failed"
+	}
+	if e.WASIErrorCode != "" {
+		return fmt.Sprintf("wasmgate: %s (%s %d, wasi:http %s)", msg, CodeName(e.Code), e.Code, e.WASIErrorCode)
 	}
 	return fmt.Sprintf("wasmgate: %s (%s %d)", msg, CodeName(e.Code), e.Code)
 }
@@ -143,3 +159,12 @@ func IsTimeout(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Timeout()
 }
+
+// ctxError wraps the context's error, so errors.Is(err, context.Canceled) and
+// errors.Is(err, context.DeadlineExceeded) hold.
+type ctxError struct{ err error }
+
+func (e *ctxError) Error() string   { return "wasmgate: request cancelled: " + e.err.Error() }
+func (e *ctxError) Unwrap() error   { return e.err }
+func (e *ctxError) Timeout() bool   { return errors.Is(e.err, context.DeadlineExceeded) }
+func (e *ctxError) Temporary() bool { return false }

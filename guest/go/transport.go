@@ -1,10 +1,11 @@
 package wasmgate
 
 import (
+	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -12,56 +13,54 @@ import (
 	"time"
 )
 
-// Flags, options and readiness bits of docs/abi.md.
-const (
-	sendBodyStream = 1
-
-	optConnectTimeoutMs      = 1
-	optFirstByteTimeoutMs    = 2
-	optBetweenBytesTimeoutMs = 3
-
-	readyResponse = 1
-	readyBody     = 2
-	readyWrite    = 4
-	readyInvalid  = 128
-)
-
-// Transport is an http.RoundTripper that sends every request through wasmgate's host
-// ABI (module wasmgate_http_v1), and so through wasmgate's egress policy. The zero
-// value is ready to use and safe for concurrent use by many goroutines.
+// Transport is an http.RoundTripper that sends every request through the WebAssembly
+// host, and so through wasmgate's egress policy. The zero value is ready to use and
+// safe for concurrent use by many goroutines.
+//
+// The backend depends on the build target:
+//   - wasip1 (mainline Go GOOS=wasip1, TinyGo -target=wasip1): wasmgate's host ABI
+//     (import module wasmgate_http_v1, docs/abi.md);
+//   - TinyGo -target=wasip2: standard wasi:http@0.2.0, so the module also runs under
+//     other wasi:http hosts (wasmtime run -S http);
+//   - anything else (a native build): RoundTrip fails with an *Error whose Code is
+//     ErrUnsupported. Install and Use leave net/http's own transport in place there,
+//     so a program that only uses them needs no build tags.
 //
 // Request and response bodies stream in chunks of at most 64 KiB, so memory stays
 // bounded however large they are. The request's context is honoured: when it is done
 // the request is cancelled and RoundTrip (or a Read of the response body) returns an
 // error wrapping ctx.Err(). Failures of the host come back as *Error. Redirects are
-// not followed by the host: http.Client follows them itself, and wasmgate checks
-// each hop against the policy.
+// not followed by the host: http.Client follows them itself, and the policy checks
+// each hop.
 //
 // Headers the host manages (Connection, Keep-Alive, Transfer-Encoding, Upgrade,
 // Host, Proxy-*, HTTP2-Settings) are not sent; the Host header always comes from the
-// URL. Responses report Proto "HTTP/1.1" whatever version was used on the wire, and
-// carry no trailers.
+// URL. Response.Proto is the HTTP version used on the wire where the host reports it
+// (wasmgate ≥ 0.1.1 on wasip1), "HTTP/1.1" otherwise. Responses carry no trailers.
 type Transport struct {
 	// ConnectTimeout, FirstByteTimeout and BetweenBytesTimeout, when positive, ask for
-	// shorter timeouts than the policy's (they are capped by the policy).
+	// shorter timeouts than the host's (wasmgate caps them by its policy).
 	ConnectTimeout      time.Duration
 	FirstByteTimeout    time.Duration
 	BetweenBytesTimeout time.Duration
 }
 
-// Install makes wasmgate's transport the one net/http uses by default: it sets both
-// http.DefaultTransport and http.DefaultClient.Transport (TinyGo's http.Client
-// ignores http.DefaultTransport unless its own Transport field is set). Call it once
-// at the start of main; afterwards http.Get, http.Post and http.DefaultClient go
-// through wasmgate.
-func Install() {
-	t := &Transport{}
-	http.DefaultTransport = t
-	http.DefaultClient.Transport = t
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTrip(req)
 }
 
-// hostManaged lists request headers the transport never forwards: the host manages
-// them (docs/abi.md, request_header) and would refuse them with ERR_FORBIDDEN_HEADER.
+// outgoing is a validated request ready for a backend.
+type outgoing struct {
+	method string        // as the caller wrote it ("" → GET)
+	url    string        // absolute URL without user info or fragment
+	header http.Header   // host-managed headers removed; User-Agent, Content-Length, Basic auth from URL user info set
+	body   io.ReadCloser // nil when there is no body; from here on the backend owns and closes it
+	ctx    context.Context
+}
+
+// hostManaged lists request headers no backend forwards: the host manages them
+// (docs/abi.md, request_header; wasi:http calls them forbidden) and refuses them.
 var hostManaged = map[string]bool{
 	"connection":          true,
 	"keep-alive":          true,
@@ -76,8 +75,11 @@ var hostManaged = map[string]bool{
 
 const defaultUserAgent = "Go-http-client/1.1"
 
-// RoundTrip implements http.RoundTripper.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+var errNoURL = errors.New("wasmgate: request has no URL")
+
+// prepare validates req and turns it into what every backend sends. On error it
+// closes req.Body, as http.RoundTripper requires.
+func prepare(req *http.Request) (*outgoing, error) {
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	closeBody := func() {
 		if req.Body != nil {
@@ -86,7 +88,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if req.URL == nil {
 		closeBody()
-		return nil, errors.New("wasmgate: request has no URL")
+		return nil, errNoURL
 	}
 	ctx := req.Context()
 	if err := ctx.Err(); err != nil {
@@ -98,12 +100,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		method = http.MethodGet
 	}
 	u := *req.URL
-	header := req.Header.Clone()
-	if header == nil {
-		header = http.Header{}
+	header := http.Header{}
+	for k, vv := range req.Header {
+		if hostManaged[strings.ToLower(k)] {
+			continue
+		}
+		header[k] = append([]string(nil), vv...)
 	}
 	if u.User != nil {
-		// The host takes no user info in URLs; send it the way net/http does.
+		// Hosts take no user info in URLs; send it the way net/http does.
 		if header.Get("Authorization") == "" {
 			password, _ := u.User.Password()
 			header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
@@ -111,8 +116,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		u.User = nil
 	}
 	u.Fragment, u.RawFragment = "", ""
-	if _, ok := header["User-Agent"]; !ok {
+	if vv, ok := header["User-Agent"]; !ok {
 		header.Set("User-Agent", defaultUserAgent)
+	} else if len(vv) == 1 && vv[0] == "" {
+		// net/http's convention: an empty User-Agent means "send none".
+		delete(header, "User-Agent")
 	}
 	if header.Get("Content-Length") == "" {
 		if hasBody && req.ContentLength > 0 {
@@ -121,179 +129,73 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			header.Set("Content-Length", "0")
 		}
 	}
-
-	h := abiRequestNew(method, u.String())
-	if h < 0 {
-		err := hostError("request_new", h)
-		closeBody()
-		return nil, err
-	}
-	x := &exchange{h: h, ctx: ctx}
-	fail := func(err error) (*http.Response, error) {
-		x.close()
-		closeBody()
-		return nil, err
-	}
-
-	names := make([]string, 0, len(header))
-	for k := range header {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		if hostManaged[strings.ToLower(k)] {
-			continue
-		}
-		for _, v := range header[k] {
-			if k == "User-Agent" && v == "" {
-				continue
-			}
-			if r := abiRequestHeader(h, k, v); r < 0 {
-				return fail(hostError("request_header", r))
-			}
-		}
-	}
-	for _, o := range []struct {
-		id int32
-		d  time.Duration
-	}{
-		{optConnectTimeoutMs, t.ConnectTimeout},
-		{optFirstByteTimeoutMs, t.FirstByteTimeout},
-		{optBetweenBytesTimeoutMs, t.BetweenBytesTimeout},
-	} {
-		if o.d <= 0 {
-			continue
-		}
-		ms := int64((o.d + time.Millisecond - 1) / time.Millisecond)
-		if r := abiRequestOption(h, o.id, ms); r < 0 {
-			return fail(hostError("request_option", r))
-		}
-	}
-
-	var flags int32
+	o := &outgoing{method: method, url: u.String(), header: header, ctx: ctx}
 	if hasBody {
-		flags = sendBodyStream
-	}
-	if r := abiRequestSend(h, flags); r < 0 {
-		return fail(hostError("request_send", r))
-	}
-	if hasBody {
-		// From here on the writer goroutine owns (and closes) req.Body.
-		go x.writeBody(req.Body)
+		o.body = req.Body
 	} else {
 		closeBody()
 	}
+	return o, nil
+}
 
-	status, err := x.awaitHead()
-	if err != nil {
-		x.close()
-		return nil, err
+// sortedHeaderNames gives the names of h in a stable order, so requests are
+// reproducible (tests, audit logs).
+func sortedHeaderNames(h http.Header) []string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
 	}
-	respHeader, err := x.headers()
-	if err != nil {
-		x.close()
-		return nil, err
+	sort.Strings(names)
+	return names
+}
+
+// newResponse builds the response for a head the host reported. hasBody is false for
+// HEAD, 204, 304 and 1xx: resp.Body is then http.NoBody and the backend frees its
+// handle. Proto is "HTTP/1.1"; a backend that knows the wire version overrides it.
+func newResponse(req *http.Request, method string, status int, header http.Header) (resp *http.Response, hasBody bool) {
+	if header == nil {
+		header = http.Header{}
 	}
-	resp := &http.Response{
+	resp = &http.Response{
 		Status:        statusLine(status),
 		StatusCode:    status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        respHeader,
+		Header:        header,
 		ContentLength: -1,
 		Request:       req,
 	}
-	if te := respHeader.Values("Transfer-Encoding"); len(te) > 0 {
+	if te := header.Values("Transfer-Encoding"); len(te) > 0 {
 		resp.TransferEncoding = te
-		respHeader.Del("Transfer-Encoding")
+		header.Del("Transfer-Encoding")
 	}
-	if cl := respHeader.Get("Content-Length"); cl != "" {
+	if cl := header.Get("Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			resp.ContentLength = n
 		}
 	}
 	if method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified || (status >= 100 && status < 200) {
 		resp.Body = http.NoBody
-		x.close()
 		if method != http.MethodHead {
 			resp.ContentLength = 0
 		}
-		return resp, nil
+		return resp, false
 	}
-	resp.Body = &responseBody{x: x}
-	return resp, nil
+	return resp, true
 }
 
-// awaitHead waits for the response head without blocking other goroutines.
-func (x *exchange) awaitHead() (int, error) {
-	var b backoff
-	for {
-		st := abiResponseStatus(x.h, 0)
-		if st >= 0 {
-			return int(st), nil
-		}
-		if st != ErrNotReady {
-			err := hostError("response_status", st)
-			if be := x.getBodyErr(); be != nil {
-				// The handle was closed because the request body could not be read.
-				return 0, be
-			}
-			return 0, err
-		}
-		if err := x.ctxErr(); err != nil {
-			return 0, err
-		}
-		b.wait(x.h, readyResponse)
+// setProto sets resp's protocol fields from an HTTP version as major*10+minor (the
+// encoding of docs/abi.md, response_version); other values leave them unchanged.
+func setProto(resp *http.Response, version int) {
+	switch version {
+	case 10, 11:
+		resp.Proto, resp.ProtoMajor, resp.ProtoMinor = fmt.Sprintf("HTTP/1.%d", version-10), 1, version-10
+	case 20:
+		resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/2.0", 2, 0
+	case 30:
+		resp.Proto, resp.ProtoMajor, resp.ProtoMinor = "HTTP/3.0", 3, 0
 	}
-}
-
-// headers copies the response headers out of the host (snprintf-style).
-func (x *exchange) headers() (http.Header, error) {
-	buf := make([]byte, 4096)
-	for {
-		n := abiResponseHeaders(x.h, buf)
-		if n < 0 {
-			return nil, hostError("response_headers", n)
-		}
-		if int(n) <= len(buf) {
-			return parseHeaders(buf[:n])
-		}
-		buf = make([]byte, n)
-	}
-}
-
-// parseHeaders decodes the serialized header list of docs/abi.md: entries of
-// name_len (u32 LE), name, value_len (u32 LE), value.
-func parseHeaders(b []byte) (http.Header, error) {
-	h := http.Header{}
-	for len(b) > 0 {
-		name, rest, ok := lengthPrefixed(b)
-		if !ok {
-			return nil, errMalformedHeaders
-		}
-		value, rest, ok := lengthPrefixed(rest)
-		if !ok {
-			return nil, errMalformedHeaders
-		}
-		h.Add(string(name), string(value))
-		b = rest
-	}
-	return h, nil
-}
-
-var errMalformedHeaders = &Error{Code: ErrInternal, Op: "response_headers", Message: "malformed header list from the host"}
-
-func lengthPrefixed(b []byte) (field, rest []byte, ok bool) {
-	if len(b) < 4 {
-		return nil, nil, false
-	}
-	n := binary.LittleEndian.Uint32(b)
-	b = b[4:]
-	if uint64(n) > uint64(len(b)) {
-		return nil, nil, false
-	}
-	return b[:n], b[n:], true
 }
 
 func statusLine(code int) string {

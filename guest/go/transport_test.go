@@ -1,6 +1,7 @@
 package wasmgate
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -68,15 +69,93 @@ func TestErrorsThroughURLError(t *testing.T) {
 	}
 }
 
-func TestInstallSetsBothTransports(t *testing.T) {
-	oldDefault, oldClient := http.DefaultTransport, http.DefaultClient.Transport
-	defer func() { http.DefaultTransport, http.DefaultClient.Transport = oldDefault, oldClient }()
-	Install()
-	if _, ok := http.DefaultTransport.(*Transport); !ok {
-		t.Errorf("http.DefaultTransport is %T", http.DefaultTransport)
+func TestPrepare(t *testing.T) {
+	body := &trackedBody{Reader: strings.NewReader("abc")}
+	req, _ := http.NewRequest("POST", "http://u:p@127.0.0.1:1/x?q=1#frag", body)
+	req.ContentLength = 3
+	req.Header.Set("Connection", "close")
+	req.Header.Set("X-Keep", "1")
+	o, err := prepare(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := http.DefaultClient.Transport.(*Transport); !ok {
-		t.Errorf("http.DefaultClient.Transport is %T", http.DefaultClient.Transport)
+	if o.method != "POST" || o.url != "http://127.0.0.1:1/x?q=1" {
+		t.Errorf("method/url = %q %q", o.method, o.url)
+	}
+	if _, ok := o.header["Connection"]; ok {
+		t.Errorf("host-managed header kept: %v", o.header)
+	}
+	if o.header.Get("Authorization") != "Basic dTpw" || o.header.Get("Content-Length") != "3" ||
+		o.header.Get("User-Agent") != defaultUserAgent || o.header.Get("X-Keep") != "1" {
+		t.Errorf("header = %v", o.header)
+	}
+	if o.body != io.ReadCloser(body) || body.closed {
+		t.Errorf("body not handed over")
+	}
+	if got := sortedHeaderNames(o.header); strings.Join(got, ",") != "Authorization,Content-Length,User-Agent,X-Keep" {
+		t.Errorf("sortedHeaderNames = %v", got)
+	}
+
+	req, _ = http.NewRequest("PUT", "http://127.0.0.1:1/", nil)
+	req.Header.Set("User-Agent", "")
+	o, _ = prepare(req)
+	if o.body != nil || o.header.Get("Content-Length") != "0" {
+		t.Errorf("empty PUT: %+v", o)
+	}
+	if _, ok := o.header["User-Agent"]; ok {
+		t.Errorf("empty User-Agent means none: %v", o.header)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	body = &trackedBody{Reader: strings.NewReader("x")}
+	req, _ = http.NewRequestWithContext(ctx, "POST", "http://127.0.0.1:1/", body)
+	if _, err := prepare(req); !errors.Is(err, context.Canceled) || !body.closed {
+		t.Errorf("cancelled: err %v, body closed %v", err, body.closed)
+	}
+}
+
+func TestNewResponse(t *testing.T) {
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:1/", nil)
+	resp, hasBody := newResponse(req, "GET", 200, http.Header{"Content-Length": {"5"}, "Transfer-Encoding": {"chunked"}})
+	if !hasBody || resp.Status != "200 OK" || resp.ContentLength != 5 || resp.Proto != "HTTP/1.1" ||
+		len(resp.TransferEncoding) != 1 || resp.Header.Get("Transfer-Encoding") != "" || resp.Request != req {
+		t.Errorf("200: %+v", resp)
+	}
+	for _, c := range []struct {
+		method string
+		status int
+		length int64
+	}{{"HEAD", 200, 7}, {"GET", 204, 0}, {"GET", 304, 0}, {"GET", 101, 0}} {
+		resp, hasBody := newResponse(req, c.method, c.status, http.Header{"Content-Length": {"7"}})
+		if hasBody || resp.Body != http.NoBody || resp.ContentLength != c.length {
+			t.Errorf("%s %d: hasBody %v, length %d", c.method, c.status, hasBody, resp.ContentLength)
+		}
+	}
+	setProto(resp, 20)
+	if resp.Proto != "HTTP/2.0" || resp.ProtoMajor != 2 || resp.ProtoMinor != 0 {
+		t.Errorf("h2: %s", resp.Proto)
+	}
+	setProto(resp, 10)
+	if resp.Proto != "HTTP/1.0" || resp.ProtoMinor != 0 {
+		t.Errorf("1.0: %s", resp.Proto)
+	}
+	setProto(resp, -9) // an error code leaves it
+	if resp.Proto != "HTTP/1.0" {
+		t.Errorf("error code changed Proto: %s", resp.Proto)
+	}
+	if statusLine(599) != "599" {
+		t.Errorf("statusLine(599) = %q", statusLine(599))
+	}
+}
+
+func TestErrorMessage(t *testing.T) {
+	e := &Error{Code: ErrDenied, Op: "outgoing-handler.handle", Message: "denied", WASIErrorCode: "HTTP-request-denied"}
+	if got := e.Error(); got != "wasmgate: denied (ERR_DENIED -20, wasi:http HTTP-request-denied)" {
+		t.Errorf("Error() = %q", got)
+	}
+	if CodeName(ErrUnsupported) != "ERR_UNSUPPORTED" || ErrUnsupported != -1000 {
+		t.Errorf("ErrUnsupported")
 	}
 }
 
@@ -86,36 +165,3 @@ type trackedBody struct {
 }
 
 func (b *trackedBody) Close() error { b.closed = true; return nil }
-
-// Outside wasmgate the transport fails with an error (never a panic) and still
-// closes the request body, as http.RoundTripper requires.
-func TestRoundTripOutsideWasmgateIsAnError(t *testing.T) {
-	body := &trackedBody{Reader: strings.NewReader("x")}
-	req, _ := http.NewRequest("POST", "http://127.0.0.1:1/", body)
-	_, err := (&Transport{}).RoundTrip(req)
-	var wgErr *Error
-	if !errors.As(err, &wgErr) || wgErr.Code != errUnsupported || !strings.Contains(wgErr.Message, "wasip1") {
-		t.Fatalf("err = %v", err)
-	}
-	if !body.closed {
-		t.Errorf("request body not closed")
-	}
-}
-
-func TestBackoffYieldsBeforeWaitingInTheHost(t *testing.T) {
-	var b backoff
-	for i := 0; i < spinYields; i++ {
-		b.wait(1, readyBody)
-	}
-	if b.n != spinYields {
-		t.Errorf("yields counted %d, want %d", b.n, spinYields)
-	}
-	b.wait(1, readyBody) // waits in the host (unsupported natively: returns at once)
-	if b.n != spinYields {
-		t.Errorf("host waits must not count as yields: %d", b.n)
-	}
-	b.reset()
-	if b.n != 0 {
-		t.Errorf("reset left %d", b.n)
-	}
-}

@@ -79,6 +79,7 @@ pub const ABI_FUNCTIONS: &[&str] = &[
     "body_finish",
     "poll",
     "response_status",
+    "response_version",
     "response_headers",
     "response_header",
     "body_read",

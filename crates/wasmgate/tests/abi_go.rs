@@ -355,3 +355,46 @@ fn go_code_is_formatted_vetted_and_unit_tested() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// `resp.Proto` is the version on the wire (ABI `response_version`): HTTP/2.0 over
+/// TLS with ALPN h2, HTTP/1.1 over plain http.
+#[tokio::test(flavor = "multi_thread")]
+async fn resp_proto_is_the_version_on_the_wire() {
+    let plain = TestServer::http();
+    let ran = Run::allow(plain.base())
+        .go("httpclient", &["get", &plain.url("/hello")])
+        .await;
+    ran.ok().has_line("proto: HTTP/1.1");
+
+    let dir = std::env::temp_dir().join(format!("wasmgate-abi-go-h2-{}", std::process::id()));
+    let ca = wasmgate_test_support::TestCa::new(&dir);
+    let tls = TestServer::https(ca.server_config.clone());
+    let wasm = tokio::task::spawn_blocking(|| go_guest("httpclient"))
+        .await
+        .unwrap();
+    let runner = wasmgate::Runner::builder()
+        .cache_dir(wasmgate_test_support::test_cache_dir())
+        .policy(wasmgate_policy::Policy::new(
+            vec![wasmgate_policy::AllowRule::parse(&tls.base()).unwrap()],
+            vec![],
+            wasmgate_policy::Limits::default(),
+        ))
+        .ca_file(&ca.ca_pem)
+        .build()
+        .expect("runner");
+    let config = wasmgate::GuestConfig {
+        program_name: "guest.wasm".into(),
+        args: vec!["get".into(), tls.url("/hello")],
+        stdio: wasmgate::Stdio::Capture,
+        timeout: Some(Duration::from_secs(180)),
+        ..wasmgate::GuestConfig::default()
+    };
+    let outcome = runner.run_file(&wasm, &config).await.expect("guest runs");
+    let stdout = String::from_utf8_lossy(&outcome.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        stdout.lines().any(|l| l == "proto: HTTP/2.0") && stdout.contains("status: 200"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&outcome.stderr)
+    );
+}

@@ -79,6 +79,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<CoreState>) -> wasmtime::Result<
     sync_fn!(linker, "body_finish", request::body_finish, (h: i32));
     async_fn!(linker, "poll", response::poll, (hp: i32, count: i32, rp: i32, timeout: i64));
     async_fn!(linker, "response_status", response::response_status, (h: i32, timeout: i64));
+    sync_fn!(linker, "response_version", response::response_version, (h: i32));
     sync_fn!(linker, "response_headers", response::response_headers, (h: i32, ptr: i32, cap: i32));
     sync_fn!(linker, "response_header", response::response_header, (h: i32, np: i32, nl: i32, index: i32, ptr: i32, cap: i32));
     async_fn!(linker, "body_read", response::body_read, (h: i32, ptr: i32, cap: i32, timeout: i64));

@@ -1,5 +1,5 @@
-//! Reading answers: `response_status`, `response_headers`, `response_header`,
-//! `body_read`, `poll`, `close`, `last_error`.
+//! Reading answers: `response_status`, `response_version`, `response_headers`,
+//! `response_header`, `body_read`, `poll`, `close`, `last_error`.
 
 use super::CoreState;
 use super::codes::*;
@@ -33,6 +33,30 @@ pub(crate) async fn response_status(
                 format!("response_status: request {h} has no answer yet"),
             ));
         }
+    }
+}
+
+/// The response's HTTP version as major * 10 + minor (10, 11, 20, 30); never waits.
+pub(crate) fn response_version(c: &mut Caller<'_, CoreState>, h: i32) -> Result<i32> {
+    let s = c.data_mut().abi.sent("response_version", h)?;
+    s.refresh();
+    match &s.head {
+        HeadState::Ready(head) => Ok(version_number(head.version)),
+        HeadState::Failed(code, msg) => Err((*code, msg.clone())),
+        HeadState::Waiting(_) => Err((
+            ERR_NOT_READY,
+            format!("response_version: request {h} has no answer yet"),
+        )),
+    }
+}
+
+fn version_number(v: http::Version) -> i32 {
+    match v {
+        http::Version::HTTP_09 => 9,
+        http::Version::HTTP_10 => 10,
+        http::Version::HTTP_2 => 20,
+        http::Version::HTTP_3 => 30,
+        _ => 11,
     }
 }
 

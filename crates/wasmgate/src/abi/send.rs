@@ -109,6 +109,7 @@ pub(crate) async fn run(
             let (tx, rx) = mpsc::channel(FRAME_BUFFER);
             let head = Head {
                 status: parts.status.as_u16(),
+                version: parts.version,
                 headers: parts.headers,
                 frames: rx,
             };

@@ -38,6 +38,8 @@ pub(crate) struct Building {
 /// What the background task reports once the response head is there.
 pub(crate) struct Head {
     pub(crate) status: u16,
+    /// The HTTP version on the wire, for `response_version`.
+    pub(crate) version: http::Version,
     pub(crate) headers: HeaderMap,
     pub(crate) frames: mpsc::Receiver<Result<Bytes, OutboundError>>,
 }

@@ -2,7 +2,7 @@
 // (crates/wasmgate/tests/abi_go.rs). Its output is a contract with those tests, in
 // the style of test-programs/README.md:
 //
-//	httpclient get URL [-H NAME:VALUE]...   status:, header: lines, body-bytes:, ---, body
+//	httpclient get URL [-H NAME:VALUE]...   status:, proto:, header: lines, body-bytes:, ---, body
 //	httpclient headers URL                  like get, sending x-from-guest: 42
 //	httpclient post URL SIZE [CHUNK] [--content-length]
 //	                                        like get; POSTs SIZE bytes of 0123456789abcdef…,
@@ -198,7 +198,7 @@ func do(req *http.Request) *http.Response {
 
 // show prints a response the way `get` does and reads its body.
 func show(resp *http.Response) {
-	fmt.Printf("status: %d\n", resp.StatusCode)
+	fmt.Printf("status: %d\nproto: %s\n", resp.StatusCode, resp.Proto)
 	names := make([]string, 0, len(resp.Header))
 	for k := range resp.Header {
 		names = append(names, k)

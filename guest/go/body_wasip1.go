@@ -1,37 +1,13 @@
+//go:build wasip1
+
 package wasmgate
 
 import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"sync"
 )
-
-// Waiting without blocking the program: goroutines on wasip1 share one OS thread, so a
-// host call that waits stops every goroutine. A waiting goroutine first yields a few
-// times (others may have work to do); then it waits inside the host for its own handle,
-// at most hostWaitMs. The host returns the moment the handle is ready, so nothing is
-// lost to sleep granularity (a time.Sleep on wasip1 costs about 1 ms however short).
-const (
-	spinYields = 3
-	hostWaitMs = 1
-)
-
-type backoff struct{ n int }
-
-func (b *backoff) reset() { b.n = 0 }
-
-// wait waits a little for any of the interest bits on handle h.
-// Every wait yields, which also lets the runtime fire due timers (context deadlines).
-func (b *backoff) wait(h int32, interest byte) {
-	runtime.Gosched()
-	if b.n < spinYields {
-		b.n++
-		return
-	}
-	abiPoll1(h, interest, hostWaitMs)
-}
 
 // exchange is the state of one request handle, shared by RoundTrip, the goroutine
 // that writes the request body and the response body.
@@ -83,15 +59,6 @@ func (x *exchange) ctxErr() error {
 	return nil
 }
 
-// ctxError wraps the context's error, so errors.Is(err, context.Canceled) and
-// errors.Is(err, context.DeadlineExceeded) hold.
-type ctxError struct{ err error }
-
-func (e *ctxError) Error() string   { return "wasmgate: request cancelled: " + e.err.Error() }
-func (e *ctxError) Unwrap() error   { return e.err }
-func (e *ctxError) Timeout() bool   { return errors.Is(e.err, context.DeadlineExceeded) }
-func (e *ctxError) Temporary() bool { return false }
-
 // writeBody streams the caller's request body into the handle in chunks of at most
 // maxChunk bytes, without ever waiting inside the host, then ends it. It runs in its
 // own goroutine (like net/http's transport), so a server that answers while still
@@ -99,7 +66,6 @@ func (e *ctxError) Temporary() bool { return false }
 func (x *exchange) writeBody(body io.ReadCloser) {
 	defer body.Close()
 	buf := make([]byte, maxChunk)
-	var b backoff
 	for {
 		n, rerr := body.Read(buf)
 		for off := 0; off < n; {
@@ -112,10 +78,11 @@ func (x *exchange) writeBody(body io.ReadCloser) {
 				return
 			}
 			if w == 0 {
-				b.wait(x.h, readyWrite)
+				if hostWaiter.await(x.ctx, x.h, readyWrite) != nil {
+					return
+				}
 				continue
 			}
-			b.reset()
 			off += int(w)
 		}
 		if rerr == io.EOF {
@@ -127,19 +94,9 @@ func (x *exchange) writeBody(body io.ReadCloser) {
 			return
 		}
 	}
-	// body_finish may wait for room in the host's buffer: wait here instead, without
-	// blocking the other goroutines.
-	for {
-		if x.isClosed() || x.ctx.Err() != nil {
-			return
-		}
-		r := abiPoll1(x.h, 0, 0)
-		if r < 0 || r&(readyWrite|readyInvalid) != 0 {
-			break
-		}
-		b.wait(x.h, readyWrite)
+	if !x.isClosed() {
+		abiBodyFinish(x.h) // never waits (docs/abi.md)
 	}
-	abiBodyFinish(x.h)
 }
 
 // maxChunk bounds each body_write (the host buffers a few chunks of 64 KiB).
@@ -167,7 +124,6 @@ func (r *responseBody) Read(p []byte) (int, error) {
 	if len(p) > 1<<20 {
 		p = p[:1<<20]
 	}
-	var b backoff
 	for {
 		if r.x.isClosed() {
 			if err := r.x.getBodyErr(); err != nil {
@@ -192,7 +148,11 @@ func (r *responseBody) Read(p []byte) (int, error) {
 			r.x.close()
 			return 0, io.EOF
 		case n == ErrNotReady:
-			b.wait(r.x.h, readyBody)
+			if err := hostWaiter.await(r.x.ctx, r.x.h, readyBody); err != nil {
+				r.x.close()
+				r.err = err
+				return 0, err
+			}
 		default:
 			r.err = hostError("body_read", n)
 			r.x.close()
