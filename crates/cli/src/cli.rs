@@ -18,4 +18,6 @@ pub(crate) enum Command {
     Run(crate::commands::run::RunCommand),
     /// Explain what a .wasm is and why it can or cannot reach the network, with fixes.
     Doctor(crate::commands::doctor::DoctorCommand),
+    /// List or clear the compiled-code cache that `run` keeps.
+    Cache(crate::commands::cache::CacheCommand),
 }

@@ -31,6 +31,8 @@ pub(crate) struct ConfigFile {
     pub(crate) max_memory: Option<String>,
     /// JSONL audit log path, same as `--audit-log`.
     pub(crate) audit_log: Option<PathBuf>,
+    /// Size cap of the compiled-code cache, same as `--cache-max-size`.
+    pub(crate) cache_max_size: Option<String>,
     /// Per-request limits.
     #[serde(default)]
     pub(crate) limits: LimitsSection,

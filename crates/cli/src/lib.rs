@@ -29,5 +29,6 @@ pub fn main() -> ExitCode {
     match cli.command {
         cli::Command::Run(cmd) => cmd.execute(),
         cli::Command::Doctor(cmd) => cmd.execute(),
+        cli::Command::Cache(cmd) => cmd.execute(),
     }
 }

@@ -7,6 +7,10 @@
 //! another engine configuration); anything that fails a check is recompiled and
 //! rewritten. Trust model: like Wasmtime's, the cache directory must be writable only by
 //! the user (it is created with mode 0700).
+//!
+//! Size: the directory is kept under a cap (default [`DEFAULT_CACHE_MAX_SIZE`]) by
+//! evicting the least recently used entries after each store. An entry's modification
+//! time is its last use: a hit touches it.
 
 use crate::kind::WasmKind;
 use sha2::{Digest, Sha256};
@@ -20,6 +24,11 @@ use wasmtime::component::Component;
 
 /// Entry header: identifies the format, so a future layout is a miss, not a misread.
 const MAGIC: &[u8; 8] = b"WGCACHE1";
+
+/// Default cap on the cache directory's total size. Wasmtime's own cache uses the same
+/// soft limit; it holds 15–25 compiled Go guests (22–40 MB each) or hundreds of Rust
+/// and C ones, and stays small beside a user's other caches.
+pub const DEFAULT_CACHE_MAX_SIZE: u64 = 512 * 1024 * 1024;
 
 /// How a compile request was served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +51,11 @@ pub(crate) enum Compiled {
     Module(wasmtime::Module),
 }
 
-/// Where compiled code is kept.
+/// Where compiled code is kept, and how much of it.
 #[derive(Debug, Clone)]
 pub(crate) struct ModuleCache {
     dir: PathBuf,
+    max_size: u64,
 }
 
 /// The per-user default: `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`.
@@ -74,8 +84,8 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl ModuleCache {
-    pub(crate) fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    pub(crate) fn new(dir: PathBuf, max_size: u64) -> Self {
+        Self { dir, max_size }
     }
 
     /// Entry name: the guest's bytes, its kind, everything in the engine configuration
@@ -117,7 +127,10 @@ impl ModuleCache {
         let existed = match std::fs::read(&path) {
             Ok(stored) => {
                 match verified_payload(&stored).and_then(|p| deserialize(engine, kind, p)) {
-                    Some(compiled) => return Ok((compiled, CacheOutcome::Hit)),
+                    Some(compiled) => {
+                        touch(&path);
+                        return Ok((compiled, CacheOutcome::Hit));
+                    }
                     None => true,
                 }
             }
@@ -129,15 +142,126 @@ impl ModuleCache {
         };
         let compiled = deserialize(engine, kind, &artifact)
             .ok_or_else(|| wasmtime::format_err!("freshly compiled code could not be loaded"))?;
-        let outcome = match store(&path, &artifact) {
-            Ok(()) if existed => CacheOutcome::Replaced,
-            Ok(()) => CacheOutcome::Miss,
+        // An entry bigger than the whole cache would only evict everything else.
+        let stored = if entry_size(&artifact) > self.max_size {
+            Err(std::io::Error::other(
+                "the entry is larger than the cache's size limit",
+            ))
+        } else {
+            store(&path, &artifact)
+        };
+        let outcome = match stored {
+            Ok(()) => {
+                evict(&self.dir, self.max_size, &path);
+                if existed {
+                    CacheOutcome::Replaced
+                } else {
+                    CacheOutcome::Miss
+                }
+            }
             Err(e) => {
                 tracing::debug!("not caching compiled code at {}: {e}", path.display());
                 CacheOutcome::NotStored
             }
         };
         Ok((compiled, outcome))
+    }
+}
+
+/// Bytes an entry takes on disk: header, checksum, artifact.
+fn entry_size(artifact: &[u8]) -> u64 {
+    (MAGIC.len() + 32 + artifact.len()) as u64
+}
+
+/// Records a use: the entry's modification time orders eviction. Best effort: a cache
+/// the user cannot write still serves hits.
+fn touch(path: &Path) {
+    if let Ok(f) = std::fs::File::options().append(true).open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// One entry of a cache directory, as [`cache_entries`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// The entry's file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When a run last stored or loaded it.
+    pub last_used: std::time::SystemTime,
+}
+
+/// The entries of the cache in `dir`, most recently used first. A missing directory
+/// has none. Files that are not entries (temporary files of a store in progress,
+/// anything else) are not listed.
+pub fn cache_entries(dir: &Path) -> std::io::Result<Vec<CacheEntry>> {
+    let top = match std::fs::read_dir(dir) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for sub in top.flatten() {
+        let Ok(files) = std::fs::read_dir(sub.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let name = f.file_name();
+            // Entry names are 64 hex digits (a SHA-256); temporary files start with '.'.
+            let is_entry = name.len() == 64
+                && name
+                    .to_str()
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_hexdigit()));
+            let Ok(meta) = f.metadata() else { continue };
+            if !is_entry || !meta.is_file() {
+                continue;
+            }
+            out.push(CacheEntry {
+                path: f.path(),
+                size: meta.len(),
+                last_used: meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+            });
+        }
+    }
+    out.sort_by(|a, b| b.last_used.cmp(&a.last_used).then(a.path.cmp(&b.path)));
+    Ok(out)
+}
+
+/// Deletes every entry of the cache in `dir`; returns how many and their total size.
+/// Runs in progress elsewhere are unaffected: they hold their code in memory, and a
+/// concurrent store simply writes a new entry.
+pub fn clear_cache(dir: &Path) -> std::io::Result<(usize, u64)> {
+    let mut removed = (0, 0);
+    for e in cache_entries(dir)? {
+        match std::fs::remove_file(&e.path) {
+            Ok(()) => {
+                removed.0 += 1;
+                removed.1 += e.size;
+            }
+            // Another process removed it first.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(removed)
+}
+
+/// Deletes the least recently used entries until the cache is at most `max_size`
+/// bytes, never `keep` (the entry just stored). Best effort: errors leave entries.
+fn evict(dir: &Path, max_size: u64, keep: &Path) {
+    let Ok(entries) = cache_entries(dir) else {
+        return;
+    };
+    let mut total: u64 = entries.iter().map(|e| e.size).sum();
+    // Oldest last in the list: walk it backwards.
+    for e in entries.iter().rev() {
+        if total <= max_size {
+            break;
+        }
+        if e.path != keep && std::fs::remove_file(&e.path).is_ok() {
+            total = total.saturating_sub(e.size);
+        }
     }
 }
 
@@ -203,141 +327,5 @@ fn rand_suffix() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn engine(epoch: bool) -> Engine {
-        let mut config = wasmtime::Config::new();
-        config.epoch_interruption(epoch);
-        Engine::new(&config).unwrap()
-    }
-
-    fn module(answer: i32) -> Vec<u8> {
-        wat::parse_str(format!(
-            r#"(module (func (export "answer") (result i32) (i32.const {answer})))"#
-        ))
-        .unwrap()
-    }
-
-    fn answer(engine: &Engine, compiled: Compiled) -> i32 {
-        let Compiled::Module(m) = compiled else {
-            panic!("expected a module")
-        };
-        let mut store = wasmtime::Store::new(engine, ());
-        store.set_epoch_deadline(u64::MAX / 4);
-        let instance = wasmtime::Instance::new(&mut store, &m, &[]).unwrap();
-        let f = instance
-            .get_typed_func::<(), i32>(&mut store, "answer")
-            .unwrap();
-        f.call(&mut store, ()).unwrap()
-    }
-
-    fn tempdir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("wasmgate-cache-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
-    }
-
-    fn entries(dir: &Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for sub in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            for e in std::fs::read_dir(sub.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                out.push(e.path());
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn miss_then_hit_and_a_changed_module_is_a_miss() {
-        let dir = tempdir("hit");
-        let cache = ModuleCache::new(dir.clone());
-        let e = engine(true);
-        let (c, o) = cache
-            .load_or_compile(&e, WasmKind::CoreModule, &module(1))
-            .unwrap();
-        assert_eq!((o, answer(&e, c)), (CacheOutcome::Miss, 1));
-        let (c, o) = cache
-            .load_or_compile(&e, WasmKind::CoreModule, &module(1))
-            .unwrap();
-        assert_eq!((o, answer(&e, c)), (CacheOutcome::Hit, 1));
-        // Different content: its own entry, never the old code.
-        let (c, o) = cache
-            .load_or_compile(&e, WasmKind::CoreModule, &module(2))
-            .unwrap();
-        assert_eq!((o, answer(&e, c)), (CacheOutcome::Miss, 2));
-        assert_eq!(entries(&dir).len(), 2);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn an_engine_setting_that_changes_code_is_a_miss() {
-        let dir = tempdir("engine");
-        let cache = ModuleCache::new(dir.clone());
-        let (with, without) = (engine(true), engine(false));
-        let (_, o) = cache
-            .load_or_compile(&with, WasmKind::CoreModule, &module(3))
-            .unwrap();
-        assert_eq!(o, CacheOutcome::Miss);
-        let (c, o) = cache
-            .load_or_compile(&without, WasmKind::CoreModule, &module(3))
-            .unwrap();
-        assert_eq!((o, answer(&without, c)), (CacheOutcome::Miss, 3));
-        assert_eq!(entries(&dir).len(), 2);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn corrupted_and_truncated_entries_are_recompiled() {
-        let dir = tempdir("corrupt");
-        let cache = ModuleCache::new(dir.clone());
-        let e = engine(true);
-        cache
-            .load_or_compile(&e, WasmKind::CoreModule, &module(4))
-            .unwrap();
-        let entry = entries(&dir).pop().unwrap();
-        let mut bytes = std::fs::read(&entry).unwrap();
-        // One flipped bit deep in the machine code.
-        let at = bytes.len() / 2;
-        bytes[at] ^= 0x10;
-        std::fs::write(&entry, &bytes).unwrap();
-        let (c, o) = cache
-            .load_or_compile(&e, WasmKind::CoreModule, &module(4))
-            .unwrap();
-        assert_eq!((o, answer(&e, c)), (CacheOutcome::Replaced, 4));
-        // The rewritten entry is good again.
-        let (_, o) = cache
-            .load_or_compile(&e, WasmKind::CoreModule, &module(4))
-            .unwrap();
-        assert_eq!(o, CacheOutcome::Hit);
-        for keep in [0, 7, 40, bytes.len() - 1] {
-            std::fs::write(&entry, &bytes[..keep]).unwrap();
-            let (c, o) = cache
-                .load_or_compile(&e, WasmKind::CoreModule, &module(4))
-                .unwrap();
-            assert_eq!(
-                (o, answer(&e, c)),
-                (CacheOutcome::Replaced, 4),
-                "kept {keep} bytes"
-            );
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn an_unwritable_cache_directory_still_runs() {
-        // Under /proc nothing can be created, not even by root.
-        let cache = ModuleCache::new(PathBuf::from("/proc/wasmgate-cache-test"));
-        let e = engine(true);
-        for _ in 0..2 {
-            let (c, o) = cache
-                .load_or_compile(&e, WasmKind::CoreModule, &module(5))
-                .unwrap();
-            assert_eq!((o, answer(&e, c)), (CacheOutcome::NotStored, 5));
-        }
-    }
-}
+#[path = "cache_tests.rs"]
+mod tests;

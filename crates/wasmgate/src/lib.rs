@@ -35,7 +35,9 @@ mod run;
 mod tls;
 mod wasi;
 
-pub use cache::{CacheOutcome, default_cache_dir};
+pub use cache::{
+    CacheEntry, CacheOutcome, DEFAULT_CACHE_MAX_SIZE, cache_entries, clear_cache, default_cache_dir,
+};
 pub use error::{Error, ErrorKind};
 pub use events::{Decision, EventSink, JsonlAuditLog, Origin, RequestEvent};
 pub use kind::{WasmKind, detect};

@@ -60,6 +60,7 @@ pub struct RunnerBuilder {
     ca_files: Vec<std::path::PathBuf>,
     events: EventHub,
     cache_dir: Option<std::path::PathBuf>,
+    cache_max_size: u64,
     slow_compile: Option<SlowCompileNotice>,
 }
 
@@ -72,6 +73,7 @@ impl Runner {
             ca_files: Vec::new(),
             events: EventHub::default(),
             cache_dir: None,
+            cache_max_size: crate::cache::DEFAULT_CACHE_MAX_SIZE,
             slow_compile: None,
         }
     }
@@ -277,6 +279,12 @@ impl RunnerBuilder {
         self.cache_dir = Some(dir.into());
         self
     }
+    /// Keeps the cache directory at most `bytes` in size by evicting the least
+    /// recently used entries (default [`crate::DEFAULT_CACHE_MAX_SIZE`]).
+    pub fn cache_max_size(mut self, bytes: u64) -> Self {
+        self.cache_max_size = bytes;
+        self
+    }
     /// Calls `notice` when compiling a guest takes longer than [`SLOW_COMPILE_AFTER`].
     pub fn on_slow_compile(mut self, notice: SlowCompileNotice) -> Self {
         self.slow_compile = Some(notice);
@@ -294,7 +302,9 @@ impl RunnerBuilder {
             resolver: self.resolver,
             tls,
             events: self.events,
-            cache: self.cache_dir.map(ModuleCache::new),
+            cache: self
+                .cache_dir
+                .map(|dir| ModuleCache::new(dir, self.cache_max_size)),
             slow_compile: self.slow_compile,
         })
     }

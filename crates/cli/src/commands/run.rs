@@ -34,31 +34,31 @@ pub(crate) struct RunCommand {
     #[arg(long = "ca-cert", value_name = "FILE.pem")]
     ca_cert: Vec<PathBuf>,
     /// Per-request connect timeout (default 10s).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     connect_timeout: Option<String>,
     /// Per-request time to the response head (default 30s).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     first_byte_timeout: Option<String>,
     /// Longest pause between response body chunks (default 30s).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     between_bytes_timeout: Option<String>,
     /// Largest request body (default 100MiB).
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     max_request_body: Option<String>,
     /// Largest response body (default 1GiB).
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     max_response_body: Option<String>,
     /// Requests in flight at once (default 64).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     max_concurrent_requests: Option<usize>,
     /// Requests per run (default 100000).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     max_requests: Option<u64>,
     /// Stop the guest after this long (default: no limit).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     timeout: Option<String>,
     /// Cap the guest's memory (default 1GiB).
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     max_memory: Option<String>,
     /// Append one JSON object per request decision to FILE.
     #[arg(long, value_name = "FILE")]
@@ -70,6 +70,10 @@ pub(crate) struct RunCommand {
     /// ($XDG_CACHE_HOME/wasmgate or ~/.cache/wasmgate).
     #[arg(long)]
     no_cache: bool,
+    /// Keep the compiled-code cache at most this big, evicting the least recently used
+    /// entries (default 512MiB).
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    cache_max_size: Option<String>,
     /// The guest (a wasip2 component or a wasip1 core module), then its arguments.
     /// Everything after FILE.wasm goes to the guest, as with `wasmtime run`.
     #[arg(
@@ -88,6 +92,7 @@ struct Plan {
     guest: GuestConfig,
     audit_log: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
+    cache_max_size: u64,
 }
 
 impl RunCommand {
@@ -188,6 +193,14 @@ impl RunCommand {
             } else {
                 wasmgate::default_cache_dir()
             },
+            cache_max_size: match self
+                .cache_max_size
+                .as_deref()
+                .or(file.cache_max_size.as_deref())
+            {
+                Some(m) => parse_size(m).map_err(|e| format!("--cache-max-size: {e}"))?,
+                None => wasmgate::DEFAULT_CACHE_MAX_SIZE,
+            },
         })
     }
 }
@@ -264,7 +277,8 @@ fn limits(file: &ConfigFile, flags: &RunCommand) -> Result<Limits, String> {
 }
 
 async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
-    let cached = plan.cache_dir.is_some();
+    // Promise "later runs load it from the cache" only where an entry can be written.
+    let cached = plan.cache_dir.as_deref().is_some_and(writable_dir);
     let mut builder = Runner::builder()
         .policy(plan.policy)
         .event_sink(Arc::new(StderrReporter { verbose }))
@@ -277,7 +291,7 @@ async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
             eprintln!("wasmgate: compiling {name}{later}…");
         }));
     if let Some(dir) = plan.cache_dir {
-        builder = builder.cache_dir(dir);
+        builder = builder.cache_dir(dir).cache_max_size(plan.cache_max_size);
     }
     for ca in plan.ca_files {
         builder = builder.ca_file(ca);
@@ -347,4 +361,17 @@ async fn run(plan: Plan, file: PathBuf, verbose: bool) -> ExitCode {
             })
         }
     }
+}
+
+/// Whether files can be created in `dir`, or in the nearest existing folder above it
+/// when it does not exist yet (the library creates it, private, on first store): false
+/// for a read-only mount or someone else's directory.
+fn writable_dir(dir: &Path) -> bool {
+    let Some(existing) = dir.ancestors().find(|d| d.is_dir()) else {
+        return false;
+    };
+    let probe = existing.join(format!(".wasmgate-probe-{}", std::process::id()));
+    let ok = std::fs::File::create(&probe).is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
 }
