@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
+use crate::embedded_ipv4::{Carrier, is_local_use_nat64, same_host_ipv4, tunnelled_ipv4};
 use crate::error::ValueError;
 use crate::target::parse_ipv6;
 
@@ -36,6 +37,10 @@ pub enum SpecialRange {
     /// `203.0.113/24`, `2001:db8::/32`), benchmarking (`198.18/15`), IETF
     /// protocol assignments (`192.0.0/24`) and the IPv6 discard prefix `100::/64`.
     Reserved,
+    /// NAT64 local-use `64:ff9b:1::/48` (RFC 8215): translated to IPv4 inside
+    /// the operator's network, at a position in the address that cannot be
+    /// known from outside, so it is refused whatever it carries.
+    LocalUseNat64,
 }
 
 impl fmt::Display for SpecialRange {
@@ -51,43 +56,51 @@ impl fmt::Display for SpecialRange {
             SpecialRange::Broadcast => "broadcast",
             SpecialRange::CloudMetadata => "cloud metadata",
             SpecialRange::Reserved => "reserved",
+            SpecialRange::LocalUseNat64 => "NAT64 local-use (64:ff9b:1::/48)",
         })
     }
 }
 
-/// The NAT64 well-known prefix `64:ff9b::/96` (RFC 6052): a NAT64 gateway
-/// forwards these to the embedded IPv4 address.
-const NAT64_PREFIX: [u16; 6] = [0x64, 0xff9b, 0, 0, 0, 0];
-
-/// Fold mapped/compatible IPv6 to IPv4 (what connect should dial is unchanged; this is for checks).
+/// Fold IPv6 forms of an IPv4 address to that address (what connect dials is unchanged; this is for checks).
 ///
-/// Folds `::ffff:a.b.c.d` (mapped), `::a.b.c.d` (compatible, except `::` and
-/// `::1`, which are IPv6's own unspecified and loopback addresses) and NAT64
-/// `64:ff9b::a.b.c.d`, because each of them reaches the embedded IPv4 address.
+/// Folds IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d` (except
+/// `::` and `::1`), SIIT-translated `::ffff:0:a.b.c.d` and NAT64
+/// `64:ff9b::a.b.c.d`, because each of them reaches the embedded IPv4 address
+/// itself. Tunnelled forms (6to4, Teredo, ISATAP) are other addresses and are
+/// not folded; [`classify`] judges them by what they carry.
 pub fn canonical_ip(ip: IpAddr) -> IpAddr {
-    let IpAddr::V6(v6) = ip else {
-        return ip;
-    };
-    if let Some(v4) = v6.to_ipv4_mapped() {
-        return IpAddr::V4(v4);
+    match ip {
+        IpAddr::V6(v6) => same_host_ipv4(v6).map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
     }
-    let octets = v6.octets();
-    let embedded = Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]);
-    let compatible = octets[..12].iter().all(|&b| b == 0)
-        && v6 != Ipv6Addr::UNSPECIFIED
-        && v6 != Ipv6Addr::LOCALHOST;
-    if compatible || v6.segments()[..6] == NAT64_PREFIX {
-        return IpAddr::V4(embedded);
-    }
-    ip
 }
 
-/// Classify an address; IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, except :: and ::1) IPv6 forms, and NAT64 64:ff9b::/96 are folded to IPv4 first. CloudMetadata = 169.254.169.254, fd00:ec2::254, 100.100.100.200 (Alibaba), and is checked before LinkLocal. Returns None for ordinary public addresses.
+/// Classify an address, or `None` for an ordinary public address.
+///
+/// IPv6 forms of an IPv4 address are folded first ([`canonical_ip`]). A
+/// tunnelled form (6to4, Teredo client or server, ISATAP) takes the range of
+/// the first special IPv4 address it carries, else its own. NAT64 local-use
+/// `64:ff9b:1::/48` is always [`SpecialRange::LocalUseNat64`].
+/// CloudMetadata = 169.254.169.254, fd00:ec2::254, 100.100.100.200 (Alibaba),
+/// and is checked before LinkLocal.
 pub fn classify(ip: IpAddr) -> Option<SpecialRange> {
-    match canonical_ip(ip) {
-        IpAddr::V4(v4) => classify_v4(v4),
-        IpAddr::V6(v6) => classify_v6(v6),
+    judge(ip).map(|(range, _)| range)
+}
+
+/// The range `ip` is in and, when that comes from a tunnelled IPv4 address,
+/// which one and how it is carried (for messages).
+pub(crate) fn judge(ip: IpAddr) -> Option<(SpecialRange, Option<(Carrier, Ipv4Addr)>)> {
+    let v6 = match canonical_ip(ip) {
+        IpAddr::V4(v4) => return classify_v4(v4).map(|range| (range, None)),
+        IpAddr::V6(v6) => v6,
+    };
+    if is_local_use_nat64(v6) {
+        return Some((SpecialRange::LocalUseNat64, None));
     }
+    let carried = tunnelled_ipv4(v6)
+        .into_iter()
+        .find_map(|(carrier, v4)| classify_v4(v4).map(|range| (range, Some((carrier, v4)))));
+    carried.or_else(|| classify_v6(v6).map(|range| (range, None)))
 }
 
 /// True when `ip` lies in `net/len`.

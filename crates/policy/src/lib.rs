@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod address;
+mod embedded_ipv4;
 mod error;
 mod limits;
 mod path_normalization;

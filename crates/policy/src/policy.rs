@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::address::{SpecialRange, canonical_ip, classify};
+use crate::address::{SpecialRange, canonical_ip, classify, judge};
 use crate::limits::Limits;
 use crate::path_normalization::ambiguity;
 use crate::rule::{AllowRule, Miss};
@@ -146,6 +146,10 @@ impl Policy {
     }
 
     /// After DNS: may this resolved address be dialled for a request allowed by `rule`? Ordinary public addresses: Ok. Special ranges: Ok only if rule.names_address(ip) or an allowed CIDR contains canonical_ip(ip) (or ip); else AddressDenial.
+    ///
+    /// Tunnelled forms (6to4, Teredo, ISATAP) are not folded by `canonical_ip`,
+    /// so naming the IPv4 address they carry does not opt them in: the rule or
+    /// CIDR must cover the IPv6 address, and the suggestion names just it.
     pub fn check_address(&self, rule: &AllowRule, ip: IpAddr) -> Result<(), AddressDenial> {
         let Some(range) = classify(ip) else {
             return Ok(());
@@ -228,10 +232,12 @@ pub struct AddressDenial {
 impl fmt::Display for AddressDenial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let canonical = canonical_ip(self.ip);
-        if canonical == self.ip {
-            write!(f, "address {}", self.ip)?;
-        } else {
-            write!(f, "address {} ({canonical})", self.ip)?;
+        write!(f, "address {}", self.ip)?;
+        if canonical != self.ip {
+            write!(f, " ({canonical})")?;
+        } else if let Some((_, Some((carrier, v4)))) = judge(self.ip) {
+            // Say which carried address made a public-looking IPv6 address special.
+            write!(f, " ({carrier}, carrying {v4})")?;
         }
         write!(f, " is {} and no rule names it", self.range)
     }

@@ -370,6 +370,79 @@ fn checks_resolved_addresses() {
             "127.0.0.2",
             Some((SpecialRange::Loopback, "--allow-cidr 127.0.0.2/32")),
         ),
+        // Same-host forms are the IPv4 address: naming it opts them in.
+        ("http://127.0.0.1", &[], "::ffff:0:127.0.0.1", None),
+        (
+            "https://api.example.com",
+            &["10.0.0.0/8"],
+            "::ffff:0:10.1.2.3",
+            None,
+        ),
+        (
+            "https://api.example.com",
+            &[],
+            "::ffff:0:169.254.169.254",
+            Some((
+                SpecialRange::CloudMetadata,
+                "--allow-cidr 169.254.169.254/32",
+            )),
+        ),
+        // Tunnelled forms: only naming the IPv6 address opts in.
+        ("http://[2002:7f00:1::1]", &[], "2002:7f00:1::1", None),
+        ("http://[2002::/16]", &[], "2002:a01:203::1", None),
+        (
+            "https://api.example.com",
+            &["2002::/16"],
+            "2002:a01:203::1",
+            None,
+        ),
+        (
+            "https://api.example.com",
+            &["10.0.0.0/8"],
+            "2002:a01:203::1",
+            Some((SpecialRange::Private, "--allow-cidr 2002:a01:203::1/128")),
+        ),
+        (
+            "http://127.0.0.1",
+            &["127.0.0.0/8"],
+            "2002:7f00:1::1",
+            Some((SpecialRange::Loopback, "--allow-cidr 2002:7f00:1::1/128")),
+        ),
+        (
+            "http://localhost",
+            &[],
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            Some((
+                SpecialRange::Loopback,
+                "--allow-cidr 2001:0:4136:e378:8000:63bf:80ff:fffe/128",
+            )),
+        ),
+        (
+            "*://*:*",
+            &[],
+            "2a00:1450:4001:1:0:5efe:a9fe:a9fe",
+            Some((
+                SpecialRange::CloudMetadata,
+                "--allow-cidr 2a00:1450:4001:1:0:5efe:a9fe:a9fe/128",
+            )),
+        ),
+        ("*://*:*", &[], "2002:808:808::1", None),
+        // NAT64 local-use is refused as a whole unless its IPv6 address is named.
+        (
+            "https://api.example.com",
+            &["0.0.0.0/0"],
+            "64:ff9b:1::808:808",
+            Some((
+                SpecialRange::LocalUseNat64,
+                "--allow-cidr 64:ff9b:1::808:808/128",
+            )),
+        ),
+        (
+            "https://api.example.com",
+            &["64:ff9b:1::/48"],
+            "64:ff9b:1::a01:203",
+            None,
+        ),
     ];
     for (rule, cidrs, ip, want) in table {
         let p = policy(&[*rule], cidrs);
@@ -414,6 +487,30 @@ fn describes_address_denials() {
         (
             "fe80::1",
             "address fe80::1 is link-local and no rule names it",
+        ),
+        (
+            "::ffff:0:10.1.2.3",
+            "address ::ffff:0:a01:203 (10.1.2.3) is private (RFC 1918) and no rule names it",
+        ),
+        (
+            "2002:7f00:1::1",
+            "address 2002:7f00:1::1 (6to4, carrying 127.0.0.1) is loopback and no rule names it",
+        ),
+        (
+            "2001:0:a9fe:a9fe::f7f7:f7f7",
+            "address 2001:0:a9fe:a9fe::f7f7:f7f7 (Teredo server, carrying 169.254.169.254) is cloud metadata and no rule names it",
+        ),
+        (
+            "2001:0:4136:e378:8000:63bf:f5fe:fdfc",
+            "address 2001:0:4136:e378:8000:63bf:f5fe:fdfc (Teredo client, carrying 10.1.2.3) is private (RFC 1918) and no rule names it",
+        ),
+        (
+            "2a00:1450:4001:1:0:5efe:6440:1",
+            "address 2a00:1450:4001:1:0:5efe:6440:1 (ISATAP, carrying 100.64.0.1) is shared carrier-grade NAT space (RFC 6598) and no rule names it",
+        ),
+        (
+            "64:ff9b:1::808:808",
+            "address 64:ff9b:1::808:808 is NAT64 local-use (64:ff9b:1::/48) and no rule names it",
         ),
     ];
     for (ip, want) in table {
