@@ -134,6 +134,15 @@ impl Runner {
                 Err(_) => Ok(Err(timeout_error(t))),
             },
             None => run.await,
+        };
+        // A memory larger than --max-memory at instantiation is the memory limit, not
+        // a missing import: report it as the run-time growth case is.
+        let status = match status {
+            Err(e) if e.kind() == ErrorKind::Link => match hit_memory_cap(&e) {
+                Some(needed) => Ok(Err(memory_at_start(needed, config))),
+                None => Err(e),
+            },
+            other => other,
         }?;
         let status = status.map_err(|e| refine(e, config));
         let (stdout, stderr) = captured
@@ -348,6 +357,39 @@ fn guest_end(e: wasmtime::Error) -> Result<i32, Error> {
     }
     Err(Error::new(ErrorKind::Trap, "the guest trapped")
         .with_source(crate::error::wasmtime_cause(e)))
+}
+
+/// The size Wasmtime's store limiter refused (at instantiation or growth), from its
+/// message "forcing trap when growing memory to N bytes".
+fn hit_memory_cap(e: &Error) -> Option<u64> {
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if let Some(rest) = text.split("forcing trap when growing memory to ").nth(1) {
+            return rest
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .or(Some(0));
+        }
+        cause = c.source();
+    }
+    None
+}
+
+fn memory_at_start(needed: u64, config: &GuestConfig) -> Error {
+    let needs = if needed > 0 {
+        format!(" ({})", format_size(needed))
+    } else {
+        String::new()
+    };
+    Error::new(
+        ErrorKind::Trap,
+        format!(
+            "the guest's initial memory{needs} is larger than the --max-memory of {}; raise it with --max-memory",
+            format_size(config.max_memory)
+        ),
+    )
 }
 
 /// Names the limit behind traps that a limit caused.

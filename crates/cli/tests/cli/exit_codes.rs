@@ -262,3 +262,23 @@ fn everything_after_the_file_goes_to_the_guest() {
 fn no_subcommand_is_a_usage_error() {
     wasmgate(Vec::<String>::new()).expect_code(125);
 }
+
+#[test]
+fn an_initial_memory_over_max_memory_names_the_limit() {
+    let dir = TempDir::new();
+    // 100 pages = 6.25 MiB of initial memory.
+    let wasm = dir.write(
+        "big-memory.wasm",
+        wat::parse_str(r#"(module (memory (export "memory") 100) (func (export "_start")))"#)
+            .unwrap(),
+    );
+    let wasm = wasm.to_str().unwrap();
+    for cap in ["1MiB", "0"] {
+        let run = wasmgate(["run", "--max-memory", cap, wasm]);
+        run.expect_code(134)
+            .stderr_has("the guest's initial memory (6400 KiB) is larger than the --max-memory of")
+            .stderr_has("raise it with --max-memory")
+            .stderr_lacks("imports something");
+    }
+    wasmgate(["run", "--max-memory", "7MiB", wasm]).expect_code(0);
+}
