@@ -85,14 +85,20 @@ impl Runner {
 
     /// Reads and runs a `.wasm` file.
     pub async fn run_file(&self, path: &Path, config: &GuestConfig) -> Result<RunOutcome, Error> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::Load,
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })?;
-        self.run_bytes(&bytes, &path.display().to_string(), config)
-            .await
+        let name = path.display().to_string();
+        let unreadable = |e: std::io::Error| {
+            Error::new(ErrorKind::Load, format!("cannot read {name}: {e}"))
+        };
+        // The header first: a large file that is not WebAssembly is refused without
+        // being read whole.
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let mut header = Vec::with_capacity(8);
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, 8), &mut header)
+            .map_err(unreadable)?;
+        detect(&header, &name)?;
+        let mut bytes = header;
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
+        self.run_bytes(&bytes, &name, config).await
     }
 
     /// Runs a guest from memory; `name` is used in messages. Errors are load, link and
