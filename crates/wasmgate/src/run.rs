@@ -86,9 +86,8 @@ impl Runner {
     /// Reads and runs a `.wasm` file.
     pub async fn run_file(&self, path: &Path, config: &GuestConfig) -> Result<RunOutcome, Error> {
         let name = path.display().to_string();
-        let unreadable = |e: std::io::Error| {
-            Error::new(ErrorKind::Load, format!("cannot read {name}: {e}"))
-        };
+        let unreadable =
+            |e: std::io::Error| Error::new(ErrorKind::Load, format!("cannot read {name}: {e}"));
         // The header first: a large file that is not WebAssembly is refused without
         // being read whole.
         let mut file = std::fs::File::open(path).map_err(unreadable)?;
