@@ -21,7 +21,9 @@ import (
 // handle is ready, and the timeout (growing from 1 ms to idleMaxMs while nothing
 // happens) only bounds how late a timer can fire and how often an idle program wakes
 // up. If the yield took a while, other goroutines are busy computing, and the loop
-// only peeks (timeout 0) so as not to stall them. The loop ends when nobody waits.
+// only peeks (timeout 0) so as not to stall them. When nobody waits the loop parks on
+// a channel (costing nothing) rather than ending: starting a goroutine per wait costs
+// TinyGo a stack allocation each time, which showed in sequential requests.
 const (
 	idleMaxMs = 5
 	// busyYield is how long a yield takes before the loop assumes other goroutines
@@ -43,7 +45,8 @@ type waiter struct {
 
 	mu      sync.Mutex
 	waits   []*wait
-	running bool // the loop goroutine exists
+	running bool          // the loop goroutine exists
+	kick    chan struct{} // wakes the parked loop; buffered, sent to without blocking
 }
 
 // wait is one goroutine waiting for interest bits on a handle.
@@ -61,7 +64,15 @@ func (w *waiter) await(ctx context.Context, h int32, interest byte) error {
 	w.mu.Lock()
 	w.waits = append(w.waits, wt)
 	start := !w.running
-	w.running = true
+	if start {
+		w.running = true
+		w.kick = make(chan struct{}, 1)
+	} else if len(w.waits) == 1 {
+		select {
+		case w.kick <- struct{}{}:
+		default: // already kicked
+		}
+	}
 	w.mu.Unlock()
 	if start {
 		go w.loop()
@@ -104,10 +115,11 @@ func (w *waiter) loop() {
 		busy := time.Since(start) > busyYield
 
 		w.mu.Lock()
-		if len(w.waits) == 0 {
-			w.running = false
+		for len(w.waits) == 0 {
 			w.mu.Unlock()
-			return
+			<-w.kick
+			idleMs = 0
+			w.mu.Lock()
 		}
 		// One entry per handle, asking for every bit someone waits for.
 		handles, ready = handles[:0], ready[:0]

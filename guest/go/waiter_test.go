@@ -83,8 +83,18 @@ func TestWaiterWakesOnlyReadyWaiters(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		<-done
 	}
-	// With nobody waiting the loop goroutine ends.
-	waitFor(t, func() bool { w.mu.Lock(); defer w.mu.Unlock(); return !w.running })
+	// With nobody waiting the loop parks; a new wait wakes it.
+	polls := func() int { f.mu.Lock(); defer f.mu.Unlock(); return f.polls }
+	time.Sleep(20 * time.Millisecond) // let it finish its last poll
+	before := polls()
+	time.Sleep(20 * time.Millisecond)
+	if after := polls(); after != before {
+		t.Errorf("the loop polled %d times with nobody waiting", after-before)
+	}
+	f.set(11, readyBody)
+	if err := w.await(context.Background(), 11, readyBody); err != nil {
+		t.Fatal(err)
+	}
 	if f.maxLen > 10 {
 		t.Errorf("polled %d handles at once, want at most 10", f.maxLen)
 	}
