@@ -135,6 +135,61 @@ async fn mapped_ipv6_and_metadata_addresses_are_refused() {
     }
 }
 
+/// IPv6 forms that carry a special IPv4 address are refused after DNS, and the
+/// message names what they carry; naming the IPv4 address does not opt in the
+/// tunnelled forms (6to4, Teredo, ISATAP), only the IPv6 address does.
+#[tokio::test(flavor = "multi_thread")]
+async fn ipv6_forms_carrying_special_ipv4_are_refused() {
+    for (addr, fragment) in [
+        ("::ffff:0:127.0.0.1", "(127.0.0.1) is loopback"),
+        ("64:ff9b::a01:203", "(10.1.2.3) is private"),
+        (
+            "2002:a9fe:a9fe::1",
+            "(6to4, carrying 169.254.169.254) is cloud metadata",
+        ),
+        (
+            "2001:0:4136:e378:8000:63bf:f5fe:fdfc",
+            "(Teredo client, carrying 10.1.2.3) is private",
+        ),
+        (
+            "2001:0:7f00:1::f7f7:f7f7",
+            "(Teredo server, carrying 127.0.0.1) is loopback",
+        ),
+        (
+            "2a00:1450:4001:1:0:5efe:6440:1",
+            "(ISATAP, carrying 100.64.0.1) is shared carrier-grade NAT",
+        ),
+        ("64:ff9b:1::808:808", "is NAT64 local-use (64:ff9b:1::/48)"),
+    ] {
+        let resolver = StaticResolver::new().with("sneaky.wasmgate.test", [ip(addr)]);
+        // Covering the carried IPv4 address opts in only the same-host forms,
+        // which are refused here for their other payloads.
+        let ran = Setup::allow("http://sneaky.wasmgate.test:8080")
+            .cidr("100.64.0.0/10")
+            .resolver(resolver)
+            .run(
+                Guest::HttpClient,
+                &["get", "http://sneaky.wasmgate.test:8080/"],
+            )
+            .await;
+        ran.guest_error("DestinationIpProhibited");
+        let msg = ran.last_error();
+        assert!(msg.contains(fragment), "{addr}: {msg}");
+        assert!(
+            msg.ends_with(&format!("--allow-cidr {}", canonical_net(addr))),
+            "{addr}: {msg}"
+        );
+        assert_eq!(ran.events[0].decision, Decision::Denied, "{addr}");
+    }
+}
+
+/// The single-address CIDR a denial suggests: the IPv4 address for same-host forms,
+/// else the IPv6 address itself.
+fn canonical_net(addr: &str) -> String {
+    let canonical = wasmgate_policy::canonical_ip(ip(addr));
+    wasmgate_policy::IpNet::from(canonical).to_string()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rule_naming_the_address_opts_in() {
     let server = TestServer::http();
@@ -202,4 +257,42 @@ async fn dns_is_resolved_once_per_run() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(lookups.load(Ordering::SeqCst), 1);
+}
+
+/// What reaches the server is the method the rule allowed, byte for byte: a `GET` rule
+/// refuses a guest's `get` before anything is sent, and a rule without methods lets it
+/// out unchanged (never re-cased to `GET`).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_method_matched_is_the_method_sent() {
+    let server = TestServer::http();
+    let url = server.url("/echo");
+    for method in ["get", "GeT", "post"] {
+        let ran = denied(
+            Setup::allow(format!("GET,POST {}", server.base())),
+            &["get", &url, "--method", method],
+        )
+        .await;
+        let msg = ran.last_error();
+        assert!(msg.contains("HTTP methods are case-sensitive"), "{msg}");
+        assert_eq!(ran.events[0].method, method);
+    }
+    assert_eq!(server.stats().requests.load(Ordering::SeqCst), 0);
+
+    for (rule, method) in [
+        (format!("GET {}", server.base()), "GET"),
+        (server.base(), "get"),
+        (server.base(), "GeT"),
+    ] {
+        let ran = Setup::allow(rule)
+            .run(Guest::HttpClient, &["get", &url, "--method", method])
+            .await;
+        ran.ok();
+        assert!(
+            ran.stdout
+                .contains(&format!("header: x-test-method: {method}\n")),
+            "{method}: {}",
+            ran.stdout
+        );
+        assert_eq!(ran.events[0].method, method);
+    }
 }
