@@ -7,20 +7,25 @@ import (
 	"sync"
 )
 
-var installOnce sync.Once
+var (
+	installOnce sync.Once
+	// stdDefault is net/http's own default transport, taken before main runs, so
+	// Install reaches it even after http.DefaultTransport was wrapped.
+	stdDefault, _ = http.DefaultTransport.(*http.Transport)
+)
 
 // Install makes net/http send through the WASI host by default. With mainline Go it
-// registers wasmgate's Transport for http and https on http.DefaultTransport (see
-// Use), so http.DefaultTransport stays a *http.Transport, and http.Get,
-// http.DefaultClient and every client without a Transport of its own go through the
-// host. It is idempotent. Call it at the start of main.
+// registers wasmgate's Transport for http and https on net/http's default
+// *http.Transport (see Use), also when http.DefaultTransport was wrapped before, so
+// http.DefaultTransport stays a *http.Transport, and http.Get, http.DefaultClient and
+// every client without a Transport of its own go through the host. Clones of it do
+// not (Go's Clone drops registered protocols): pass them through Use. It is
+// idempotent. Call it at the start of main.
 func Install() {
 	installOnce.Do(func() {
-		// A DefaultTransport that is no longer a *http.Transport was replaced (say,
-		// wrapped for tracing) before Install: that is the caller's choice; its
-		// inner transport is out of reach (call Install before wrapping it).
-		if t, ok := http.DefaultTransport.(*http.Transport); ok {
-			if rt := Use(t); rt != http.RoundTripper(t) {
+		if stdDefault != nil {
+			rt := Use(stdDefault)
+			if rt != http.RoundTripper(stdDefault) && http.DefaultTransport == http.RoundTripper(stdDefault) {
 				// http and https were taken on it: replace it outright rather than
 				// let requests bypass the host.
 				http.DefaultTransport = rt

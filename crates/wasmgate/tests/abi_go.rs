@@ -398,3 +398,31 @@ async fn resp_proto_is_the_version_on_the_wire() {
         String::from_utf8_lossy(&outcome.stderr)
     );
 }
+
+/// Mainline Go: after `Install` the default transport stays a `*http.Transport` and
+/// routes through wasmgate; `Use` brings in transports built from scratch and clones;
+/// a bare clone bypasses wasmgate (Go's `Clone` drops registered protocols), as the
+/// README says.
+#[tokio::test(flavor = "multi_thread")]
+async fn install_and_use_route_std_transports_through_wasmgate() {
+    let server = TestServer::http();
+    let ran = Run::allow(server.base())
+        .go("httpclient", &["transports", &server.url("/hello")])
+        .await;
+    ran.ok()
+        .has_line("default-is-http-transport: true")
+        .has_line("default: status 200")
+        .has_line("use-new: status 200")
+        .has_line("use-nil: status 200")
+        .has_line("use-clone: status 200");
+    assert!(
+        ran.stdout
+            .lines()
+            .any(|l| l.starts_with("bare-clone: error other ")),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(ran.events.len(), 4, "{:?}", ran.events);
+    assert_eq!(server.stats().requests.load(Ordering::SeqCst), 4);
+    assert!(!ran.stderr.contains("HTTP/2"), "{}", ran.stderr);
+}

@@ -13,6 +13,11 @@
 //	httpclient concurrent URL N             N GETs from N goroutines; result i: status S
 //	                                        (or result i: error CODE MESSAGE), ok:, elapsed-ms:
 //	httpclient timeout URL MS               GET with a context deadline of MS ms
+//	httpclient transports URL               default-is-http-transport: BOOL, then GETs
+//	                                        through http.DefaultTransport, Use(&http.Transport{}),
+//	                                        Use(nil), and (mainline Go) Use(clone of the
+//	                                        default) and the bare clone: "NAME: status S"
+//	                                        or "NAME: error CODE MESSAGE"
 //	httpclient bench URL N                  for wasmgate-bench: N sequential GETs, bodies
 //	                                        drained; ok:, body-bytes:, elapsed-ms: (3
 //	                                        decimals, the loop only, timed in the guest)
@@ -136,6 +141,8 @@ func main() {
 			fail(err)
 		}
 		fmt.Printf("status: %d\n", resp.StatusCode)
+	case "transports":
+		transports(url)
 	default:
 		usage("unknown command " + cmd)
 	}
@@ -177,6 +184,32 @@ func concurrent(url string, n int) {
 	fmt.Printf("elapsed-ms: %d\n", elapsed.Milliseconds())
 	if ok != n {
 		os.Exit(1)
+	}
+}
+
+// transports shows which ways of getting a transport go through wasmgate.
+func transports(url string) {
+	_, std := http.DefaultTransport.(*http.Transport)
+	fmt.Printf("default-is-http-transport: %v\n", std)
+	try := func(name string, rt http.RoundTripper) {
+		resp, err := (&http.Client{Transport: rt}).Get(url)
+		if err == nil {
+			_, err = drain(resp.Body)
+		}
+		if err != nil {
+			code, msg := describe(err)
+			fmt.Printf("%s: error %s %s\n", name, code, msg)
+			return
+		}
+		fmt.Printf("%s: status %d\n", name, resp.StatusCode)
+	}
+	try("default", http.DefaultTransport)
+	try("use-new", wasmgate.Use(&http.Transport{}))
+	try("use-nil", wasmgate.Use(nil))
+	if clone, ok := cloneDefault(); ok {
+		bare, _ := cloneDefault()
+		try("use-clone", wasmgate.Use(clone))
+		try("bare-clone", bare)
 	}
 }
 
@@ -293,7 +326,7 @@ func number(s string) int64 {
 }
 
 func usage(reason string) {
-	fmt.Fprintln(os.Stderr, "usage: httpclient get|headers|post|download|seq|concurrent|timeout|bench URL [ARGS]")
+	fmt.Fprintln(os.Stderr, "usage: httpclient get|headers|post|download|seq|concurrent|timeout|bench|transports URL [ARGS]")
 	fmt.Fprintln(os.Stderr, reason)
 	os.Exit(2)
 }
