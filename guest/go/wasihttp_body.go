@@ -18,10 +18,10 @@ const wasiChunk = 64 << 10
 
 // writeBody streams src into the outgoing body in writes no larger than check-write
 // permits, waiting on the stream's pollable when it permits none, then flushes and
-// finishes the body. It runs in its own goroutine, owns body and src (and closes
-// src), and drops every handle it made. If anything fails it drops the body
+// finishes the body. It owns body and src (and closes src), reads src in chunks of
+// bufSize bytes, and drops every handle it made. If anything fails it drops the body
 // unfinished, so the host fails the request rather than sending a truncated body.
-func (x *wasiExchange) writeBody(body uint32, src io.ReadCloser) {
+func (x *wasiExchange) writeBody(body uint32, src io.ReadCloser, bufSize int) {
 	defer src.Close()
 	var r retArea
 	wasiOutgoingBodyWrite(body, r.ptr())
@@ -31,7 +31,7 @@ func (x *wasiExchange) writeBody(body uint32, src io.ReadCloser) {
 		return
 	}
 	w := &streamWriter{x: x, stream: load32(r.ptr(), 4)}
-	ok := w.copyFrom(src) && w.flush()
+	ok := w.copyFrom(src, bufSize) && w.flush()
 	w.close() // the stream (and its pollable) before its parent body
 	if !ok {
 		wasiOutgoingBodyDrop(body)
@@ -87,8 +87,8 @@ func (w *streamWriter) streamFailed(p unsafe.Pointer, op string) {
 	}
 }
 
-func (w *streamWriter) copyFrom(src io.Reader) bool {
-	buf := make([]byte, wasiChunk)
+func (w *streamWriter) copyFrom(src io.Reader, bufSize int) bool {
+	buf := make([]byte, bufSize)
 	for {
 		n, rerr := src.Read(buf)
 		for data := buf[:n]; len(data) > 0; {

@@ -76,6 +76,13 @@ var wasiDefaultMessages = map[int]string{
 	ErrRequestBodySize:         "the request body is larger than the host allows (or than its Content-Length)",
 	ErrResponseBodySize:        "the response body is larger than the host allows",
 	ErrTooManyRedirects:        "the host detected a request loop",
+	ErrDNS:                     "name resolution failed",
+	ErrTLSProtocol:             "the TLS handshake failed",
+	ErrBadURL:                  "the host refused the URL",
+	ErrBadMethod:               "the host refused the method",
+	ErrBadHeader:               "the host refused the request's headers",
+	ErrProtocol:                "the connection failed or the server's HTTP was invalid",
+	ErrInternal:                "the host failed",
 }
 
 // newWASIError builds the *Error for error-code case tag. detail is what the case's

@@ -133,9 +133,16 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	future := load32(r.ptr(), 8)
 	if body != 0 {
-		// Like net/http, send the body concurrently with waiting for the response:
-		// a server may answer before it has read everything.
-		go x.writeBody(body, o.body)
+		if req.GetBody != nil && req.ContentLength > 0 && req.ContentLength <= wasiChunk {
+			// A small in-memory body (bytes.Reader, strings.Reader, bytes.Buffer:
+			// http.NewRequest sets GetBody for them) goes out right here: reading it
+			// cannot block, and it saves a goroutine (and its stack) per request.
+			x.writeBody(body, o.body, int(req.ContentLength))
+		} else {
+			// Like net/http, send the body concurrently with waiting for the
+			// response: a server may answer before it has read everything.
+			go x.writeBody(body, o.body, wasiChunk)
+		}
 	}
 
 	response, err := x.awaitResponse(future)
