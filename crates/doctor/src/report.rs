@@ -33,7 +33,7 @@ pub struct ModuleSummary {
     /// WASI flavours imported: `wasip1`, or `wasi:PKG@VERSION` entries.
     pub wasi: Vec<String>,
     /// Network stacks found: `wasi-http`, `wasmgate-abi`, `go-net-http`,
-    /// `tinygo-netdev`, `go-fake-net`, `wasi-sockets`.
+    /// `wasmgate-go-transport`, `tinygo-netdev`, `go-fake-net`, `wasi-sockets`.
     pub network: Vec<&'static str>,
     /// Imports: a core module's own, or a component's world imports.
     pub imports: Vec<Item>,
@@ -63,6 +63,7 @@ impl ModuleSummary {
             (net.wasi_http, "wasi-http"),
             (net.abi, "wasmgate-abi"),
             (net.go_net_http, "go-net-http"),
+            (net.go_transport, "wasmgate-go-transport"),
             (net.tinygo_netdev, "tinygo-netdev"),
             (net.go_fake_net, "go-fake-net"),
             (net.wasi_sockets, "wasi-sockets"),

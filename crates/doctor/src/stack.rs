@@ -4,6 +4,9 @@
 use crate::host::{ABI_MODULE, WASIP1_MODULE};
 use crate::inspect::{Facts, Kind, NETDEV_NOT_SET};
 
+/// The import path of wasmgate's Go transport (guest/go).
+pub(crate) const GO_TRANSPORT_PACKAGE: &str = "wasmgate.dev/guest/go";
+
 /// The toolchain that produced the code (the first that matches, most specific first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Toolchain {
@@ -60,6 +63,12 @@ impl Toolchain {
         if let Some(v) = version("clang") {
             return Self::Clang(v);
         }
+        // Stripped of producers and names (`wasm-tools strip -a`, `wasm-opt --strip-*`),
+        // TinyGo still gives itself away by the error string of its `net` package; last,
+        // so that a program merely quoting the string is named by its real toolchain.
+        if f.strings.contains(NETDEV_NOT_SET) {
+            return Self::TinyGo(String::new());
+        }
         Self::Unknown
     }
 
@@ -100,6 +109,8 @@ pub(crate) struct Network {
     pub(crate) abi: bool,
     /// Go's `net/http` (mainline or TinyGo) is linked in.
     pub(crate) go_net_http: bool,
+    /// wasmgate's Go transport (guest/go) is linked in.
+    pub(crate) go_transport: bool,
     /// TinyGo's netdev-based `net` is linked in.
     pub(crate) tinygo_netdev: bool,
     /// Mainline Go's in-process fake network (`net.fakeNetFD`, wasip1) is linked in
@@ -113,6 +124,7 @@ impl Network {
     pub(crate) fn detect(f: &Facts, tool: &Toolchain) -> Self {
         let core_abi =
             f.kind == Kind::CoreModule && f.core().is_some_and(|m| m.imports_module(ABI_MODULE));
+        let mainline_go_transport = GO_TRANSPORT_PACKAGE.replace('/', "_");
         Self {
             wasi_http: f
                 .component_imports_of("wasi:http")
@@ -124,6 +136,11 @@ impl Network {
                 ["net/http.", "net_http.", "(*net/http.", "(net/http."]
                     .iter()
                     .any(|p| n.starts_with(p))
+            }),
+            // TinyGo keeps the import path (`(*wasmgate.dev/guest/go.Transport).roundTrip`);
+            // mainline Go's linker writes `wasmgate.dev_guest_go.…`.
+            go_transport: f.any_function(|n| {
+                n.contains(GO_TRANSPORT_PACKAGE) || n.contains(&mainline_go_transport)
             }),
             tinygo_netdev: tool.is_tinygo()
                 && (f.strings.contains(NETDEV_NOT_SET)

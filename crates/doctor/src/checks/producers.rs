@@ -9,10 +9,21 @@ pub(crate) fn check(f: &Facts, _: &Context) -> Vec<Finding> {
     let net = Network::detect(f, &tool);
     let mut stacks = Vec::new();
     if net.tinygo_netdev {
-        stacks.push("TinyGo's netdev-based `net` (needs a network device driver)");
+        // net/http always links TinyGo's `net`; with a transport it is dead weight, not
+        // a problem, and the line must not read like one.
+        stacks.push(if net.wasi_http {
+            "TinyGo's netdev-based `net` (net/http links it in; requests sent through wasi:http do not use it)"
+        } else if net.abi {
+            "TinyGo's netdev-based `net` (net/http links it in; requests sent through the wasmgate host ABI do not use it)"
+        } else {
+            "TinyGo's netdev-based `net` (needs a network device driver)"
+        });
     }
     if net.go_net_http {
         stacks.push("Go's net/http");
+    }
+    if net.go_transport {
+        stacks.push("wasmgate's Go transport (guest/go)");
     }
     if net.go_fake_net {
         stacks.push("Go's in-process fake network for wasip1 (`net.fakeNetFD`)");

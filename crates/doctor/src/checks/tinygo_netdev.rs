@@ -25,17 +25,28 @@ Then rebuild and run:
     tinygo build -target=wasip1 -o app.wasm .
     wasmgate run --allow https://api.example.com app.wasm";
 
-const WASIP2_FIX: &str = "Set a wasi:http transport on the client TinyGo uses, e.g. go.bytecodealliance.org/x/wasihttp (TinyGo 0.34 or later):
+/// What a TinyGo wasip2 program adds: the same transport, which on -target=wasip2 sends
+/// through standard wasi:http, and the build contract of guest/go/README.md (the
+/// module's WIT world `client` adds wasi:http to TinyGo's default command world;
+/// without it componentizing fails on the wasi:http imports).
+pub(crate) const WASIP2_FIX: &str = "Use wasmgate's Go transport (guest/go, package `wasmgate.dev/guest/go`) and keep -target=wasip2: there it sends through standard wasi:http, so the component also runs under other wasi:http hosts (`wasmtime run -S http`). In main.go:
 
-    import \"go.bytecodealliance.org/x/wasihttp\"
+    import wasmgate \"wasmgate.dev/guest/go\"
 
     func main() {
-        http.DefaultClient.Transport = &wasihttp.Transport{} // TinyGo's client ignores http.DefaultTransport
+        wasmgate.Install() // sets http.DefaultClient's transport too: TinyGo's client ignores http.DefaultTransport
         ...
     }
 
-Then rebuild: tinygo build -target=wasip2 -o app.wasm .
-(Or build for -target=wasip1 and use wasmgate's Go transport, guest/go: import wasmgate \"wasmgate.dev/guest/go\" and call wasmgate.Install() first thing in main.)";
+In go.mod (until the module is published, point it at a checkout):
+
+    require wasmgate.dev/guest/go v0.0.0
+    replace wasmgate.dev/guest/go => ../path/to/wasmgate/guest/go
+
+Then rebuild against the module's WIT world `client` (TinyGo's command world plus wasi:http; without -wit-package/-wit-world the build stops with \"module requires an import interface named `wasi:http/types@0.2.0`\") and run:
+
+    tinygo build -target=wasip2 -wit-package ../path/to/wasmgate/guest/go/wit -wit-world client -o app.wasm .
+    wasmgate run --allow https://api.example.com app.wasm";
 
 pub(crate) fn check(f: &Facts, _: &Context) -> Vec<Finding> {
     let tool = Toolchain::detect(f);

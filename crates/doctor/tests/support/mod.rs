@@ -6,6 +6,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use wasmgate_doctor::{Context, diagnose};
 use wasmgate_policy::AllowRule;
+use wasmgate_test_support::tinygo::{Target, tinygo, tinygo_guest};
 use wasmgate_test_support::{Guest, guest};
 
 /// One input and how doctor is asked about it.
@@ -108,6 +109,61 @@ fn example_fetch() -> PathBuf {
     target.join("wasm32-wasip2/release/fetch.wasm")
 }
 
+/// The real TinyGo builds: guest/go's `netdev` program (plain net/http, the seed failure)
+/// and `ordinary` program (net/http through `wasmgate.Install()`), for both targets, and
+/// the netdev builds stripped of producers and names as a size-conscious user ships
+/// them. None without TinyGo (outside CI; the helper prints the skip).
+fn tinygo_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (target, name) in [(Target::Wasip1, "wasip1"), (Target::Wasip2, "wasip2")] {
+        let Some(netdev) = tinygo_guest("netdev", target) else {
+            return Vec::new();
+        };
+        let netdev = built_case(&format!("tinygo-{name}-real-netdev"), &netdev, false);
+        cases.push(Case {
+            name: format!("{}-stripped", netdev.name),
+            bytes: strip(&netdev.bytes),
+            ..netdev.clone()
+        });
+        cases.push(netdev);
+        if let Some(ordinary) = tinygo_guest("ordinary", target) {
+            let name = format!("tinygo-{name}-real-transport");
+            cases.push(built_case(&name, &ordinary, true));
+        }
+    }
+    cases
+}
+
+/// `wasm-tools strip -a` (wasm-tools ships with the TinyGo install): every custom
+/// section goes, at every nesting depth.
+fn strip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let tinygo = tinygo().expect("TinyGo was found for the build");
+    let path = format!(
+        "{}:{}",
+        tinygo.path,
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = Command::new("wasm-tools")
+        .env("PATH", path)
+        .args(["strip", "-a"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run wasm-tools from the TinyGo install");
+    // wasm-tools reads all of stdin before writing, so writing first cannot deadlock.
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "wasm-tools strip failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Every case, built once per test process.
 pub fn all_cases() -> Vec<Case> {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
@@ -204,6 +260,7 @@ pub fn all_cases() -> Vec<Case> {
                 &rust("get", "wasm32-wasip2"),
                 true,
             ));
+            cases.extend(tinygo_cases());
             cases
         })
         .clone()
