@@ -20,14 +20,19 @@ import (
 // the pollables of every waiting goroutine at once and wakes the ones that are
 // ready. The poller blocks the program only when everything else has had its turn
 // (runtime.Gosched first; if that took a while, others are computing and it only
-// peeks), and never for longer than the nearest context deadline of a waiter or
-// maxPollBlock, with a monotonic-clock pollable in the same poll as the timeout:
-// timers the transport does not know about (time.Sleep, time.After, other contexts)
-// fire at most maxPollBlock late, and waiting costs one wake-up per maxPollBlock,
-// not a busy loop.
+// peeks), and never for longer than the nearest context deadline of a waiter or the
+// idle block, with a monotonic-clock pollable in the same poll as the timeout. The
+// idle block starts at minPollBlock and doubles up to maxPollBlock while nothing
+// happens: timers the transport does not know about (time.Sleep, time.After, other
+// contexts) fire at most that late, and a long wait costs one wake-up per
+// maxPollBlock, not a busy loop.
 
-// maxPollBlock is the longest the poller blocks the program inside the host.
-const maxPollBlock = 10 * time.Millisecond
+// minPollBlock and maxPollBlock bound how long the poller blocks the program inside
+// the host when no waiter's deadline is nearer.
+const (
+	minPollBlock = 2 * time.Millisecond
+	maxPollBlock = 20 * time.Millisecond
+)
 
 // maxYieldRounds bounds the Gosched rounds before polling: the poller yields at
 // least twice, and again while the waiter set keeps changing (a woken goroutine may
@@ -111,6 +116,7 @@ func unregister(w *pollWaiter) {
 func pollLoop() {
 	var batch []*pollWaiter
 	var handles []uint32
+	idle := minPollBlock
 	for {
 		yieldStart := time.Now()
 		for i := 0; i < maxYieldRounds; i++ {
@@ -136,7 +142,7 @@ func pollLoop() {
 			continue
 		}
 
-		timeout := maxPollBlock
+		timeout := idle
 		now := time.Now()
 		if now.Sub(yieldStart) > busyYieldTime {
 			timeout = 0
@@ -182,6 +188,14 @@ func pollLoop() {
 			}
 		}
 		poller.mu.Unlock()
+		if n == 1 && int(*(*uint32)(list)) == len(batch) {
+			// Only the clock: nothing happened, wait longer next time.
+			if idle *= 2; idle > maxPollBlock {
+				idle = maxPollBlock
+			}
+		} else {
+			idle = minPollBlock
+		}
 		releaseImportPins()
 		for i := range batch {
 			batch[i] = nil
