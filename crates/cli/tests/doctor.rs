@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::Ordering;
+use wasmgate_test_support::TestServer;
+use wasmgate_test_support::tinygo::{Target, tinygo_guest};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -171,4 +174,58 @@ fn run_points_to_doctor_when_a_guest_traps_but_not_for_a_healthy_binary() {
             text(&out.stderr)
         );
     }
+}
+
+/// The seed failure built for real: `guest/go/testprograms/netdev` (plain net/http) by
+/// TinyGo. Doctor names the wasip2 cure with the build contract of guest/go/README.md.
+#[test]
+fn doctor_gives_the_wasip2_build_command_for_a_real_tinygo_wasip2_build() {
+    // None without TinyGo outside CI; the helper printed "skipped: no TinyGo".
+    let Some(path) = tinygo_guest("netdev", Target::Wasip2) else {
+        return;
+    };
+    let out = wasmgate(&["doctor", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("error[tinygo-netdev]"), "{stdout}");
+    let fix = &stdout[stdout.find("  fix:").expect("a fix")..];
+    for needle in [
+        "wasmgate.Install()",
+        "replace wasmgate.dev/guest/go => ",
+        "tinygo build -target=wasip2 -wit-package ",
+        "/guest/go/wit -wit-world client -o app.wasm .",
+    ] {
+        assert!(fix.contains(needle), "no {needle:?} in:\n{fix}");
+    }
+}
+
+/// What a user sees running the real TinyGo netdev builds: TinyGo's own error, then
+/// run's pointer to doctor; and the server never hears from the guest.
+#[test]
+fn run_on_real_tinygo_netdev_builds_shows_netdev_not_set_and_the_doctor_hint() {
+    let server = TestServer::http();
+    for target in [Target::Wasip1, Target::Wasip2] {
+        let Some(path) = tinygo_guest("netdev", target) else {
+            return;
+        };
+        let out = wasmgate(&[
+            "run",
+            "--allow",
+            &server.base(),
+            path.to_str().unwrap(),
+            &server.url("/hello"),
+        ]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{target:?}: {stderr}");
+        assert!(stderr.contains("Netdev not set"), "{target:?}: {stderr}");
+        let hint = stderr
+            .lines()
+            .find(|l| l.starts_with("hint: run `wasmgate doctor "))
+            .unwrap_or_else(|| panic!("{target:?}: no hint in:\n{stderr}"));
+        assert!(
+            hint.contains("requests will fail with `Netdev not set`"),
+            "{target:?}: {hint}"
+        );
+    }
+    assert_eq!(server.stats().connections.load(Ordering::SeqCst), 0);
 }
