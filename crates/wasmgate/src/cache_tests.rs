@@ -35,17 +35,11 @@ fn tempdir(name: &str) -> PathBuf {
 }
 
 fn entries(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for sub in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        for e in std::fs::read_dir(sub.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            out.push(e.path());
-        }
-    }
-    out
+    cache_entries(dir)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.path)
+        .collect()
 }
 
 #[test]

@@ -115,17 +115,27 @@ func getJSON(url string) error {
 }
 
 func get(url string) error {
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	status, body, err := send(req)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("status: %d\nbody: %s\n", status, body)
+	return nil
+}
+
+// send sends req with the default client and reads the whole (small) answer.
+func send(req *http.Request) (int, []byte, error) {
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("status: %d\nbody: %s\n", resp.StatusCode, body)
-	return nil
+	return resp.StatusCode, body, err
 }
 
 // pattern is an endless reader of a repeating byte pattern, so large bodies are
@@ -201,16 +211,11 @@ func put(url string) error {
 		return err
 	}
 	req.Header.Set("X-Ordinary", "yes")
-	resp, err := http.DefaultClient.Do(req)
+	status, body, err := send(req)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("status: %d\n---\n%s\n", resp.StatusCode, body)
+	fmt.Printf("status: %d\n---\n%s\n", status, body)
 	return nil
 }
 
