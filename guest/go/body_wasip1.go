@@ -60,12 +60,12 @@ func (x *exchange) ctxErr() error {
 }
 
 // writeBody streams the caller's request body into the handle in chunks of at most
-// maxChunk bytes, without ever waiting inside the host, then ends it. It runs in its
+// size (≤ maxChunk) bytes, without ever waiting inside the host, then ends it. It runs in its
 // own goroutine (like net/http's transport), so a server that answers while still
 // reading the body is read concurrently. It always closes body.
-func (x *exchange) writeBody(body io.ReadCloser) {
+func (x *exchange) writeBody(body io.ReadCloser, size int) {
 	defer body.Close()
-	buf := make([]byte, maxChunk)
+	buf := make([]byte, size)
 	for {
 		n, rerr := body.Read(buf)
 		for off := 0; off < n; {

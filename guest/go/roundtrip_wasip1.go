@@ -4,6 +4,7 @@ package wasmgate
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -68,7 +69,7 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if o.body != nil {
 		// From here on the writer goroutine owns (and closes) the body.
-		go x.writeBody(o.body)
+		go x.writeBody(o.body, chunkSize(o.header))
 	}
 
 	status, err := x.awaitHead()
@@ -91,6 +92,15 @@ func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &responseBody{x: x}
 	return resp, nil
+}
+
+// chunkSize is the buffer size for streaming a body: its Content-Length when smaller
+// than maxChunk, so small uploads do not allocate 64 KiB each.
+func chunkSize(h http.Header) int {
+	if n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil && n > 0 && n < maxChunk {
+		return int(n)
+	}
+	return maxChunk
 }
 
 // awaitHead waits for the response head without blocking other goroutines.
@@ -116,7 +126,9 @@ func (x *exchange) awaitHead() (int, error) {
 
 // headers copies the response headers out of the host (snprintf-style).
 func (x *exchange) headers() (http.Header, error) {
-	buf := make([]byte, 4096)
+	// Most header lists fit; the host says the exact size of bigger ones. Small
+	// allocations matter with TinyGo, whose collector runs often.
+	buf := make([]byte, 1024)
 	for {
 		n := abiResponseHeaders(x.h, buf)
 		if n < 0 {
