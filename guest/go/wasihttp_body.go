@@ -163,6 +163,7 @@ type wasiBody struct {
 	body     uint32
 	stream   uint32
 	pollable uint32
+	reads    uint32
 	reading  bool // a Read is waiting: Close leaves the handles to it
 	closed   bool
 	err      error // sticky: io.EOF, errReadAfterClose or the failure
@@ -187,8 +188,13 @@ func newResponseBody(x *wasiExchange, response uint32) (*wasiBody, error) {
 	return &wasiBody{x: x, response: response, body: body, stream: load32(r.ptr(), 4)}, nil
 }
 
-// Read reads at most 64 KiB per call, straight from the host.
+// Read reads at most 64 KiB per call, straight from the host into p.
 func (b *wasiBody) Read(p []byte) (int, error) {
+	// Nothing preempts a goroutine: one that always finds data waiting would never
+	// let the others (or the poller) run. (Reads of one body are not concurrent.)
+	if b.reads++; b.reads%16 == 0 {
+		runtime.Gosched()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.err != nil {
