@@ -9,6 +9,7 @@ mod all {
     mod http;
     mod limits;
     mod policy;
+    mod reuse;
     mod tls;
     mod wstd;
 }

@@ -1,18 +1,17 @@
-//! Body wrappers on the request path: byte counting, size limits, the between-bytes
-//! timeout, returning connections to the pool, and emitting the request's event.
+//! The response side: byte counting, the size limit, the between-bytes timeout,
+//! returning connections to the pool, and emitting the request's event.
 
 use super::HyperBody;
+use super::connect::Peer;
 use super::error::{LimitHit, OutboundError, OutboundErrorKind};
 use super::pool::{Pool, PoolKey};
 use crate::events::{Decision, EventHub, RequestEvent};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
 use hyper::client::conn::http1;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 use tokio::sync::OwnedSemaphorePermit;
@@ -35,117 +34,6 @@ pub(crate) struct RequestLabel {
 impl RequestLabel {
     fn limit(&self, hit: LimitHit) -> OutboundError {
         OutboundError::limited(&self.method, &self.url, hit)
-    }
-}
-
-/// Counts and caps the request body. If hyper lets go of the body before the guest has
-/// finished writing it (the response came first), the rest is drained in the background
-/// so the guest's late writes and `finish` still succeed instead of seeing a reset.
-pub(crate) struct RequestBody {
-    inner: Option<OutboundBody>,
-    sent: Arc<AtomicU64>,
-    max: u64,
-    label: RequestLabel,
-    ended: bool,
-    /// Set once the whole body went through without error (read by the retry logic).
-    complete: Arc<AtomicBool>,
-}
-
-impl RequestBody {
-    pub(crate) fn boxed(
-        inner: OutboundBody,
-        sent: Arc<AtomicU64>,
-        max: u64,
-        label: RequestLabel,
-        complete: Arc<AtomicBool>,
-    ) -> HyperBody {
-        let ended = inner.is_end_stream();
-        if ended {
-            complete.store(true, Ordering::SeqCst);
-        }
-        RequestBody {
-            inner: Some(inner),
-            sent,
-            max,
-            label,
-            ended,
-            complete,
-        }
-        .boxed_unsync()
-    }
-}
-
-impl Body for RequestBody {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        let this = &mut *self;
-        let Some(inner) = this.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        match ready!(Pin::new(inner).poll_frame(cx)) {
-            None => {
-                this.ended = true;
-                this.complete.store(true, Ordering::SeqCst);
-                Poll::Ready(None)
-            }
-            Some(Err(e)) => {
-                this.ended = true;
-                Poll::Ready(Some(Err(e)))
-            }
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    let total = this.sent.fetch_add(data.len() as u64, Ordering::Relaxed)
-                        + data.len() as u64;
-                    if total > this.max {
-                        this.ended = true;
-                        return Poll::Ready(Some(Err(this
-                            .label
-                            .limit(LimitHit::size(Limit::MaxRequestBody, this.max)))));
-                    }
-                }
-                Poll::Ready(Some(Ok(frame)))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.ended || self.inner.as_ref().is_none_or(|b| b.is_end_stream())
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| SizeHint::with_exact(0), |b| b.size_hint())
-    }
-}
-
-impl Drop for RequestBody {
-    fn drop(&mut self) {
-        if self.ended {
-            return;
-        }
-        let (Some(mut inner), Ok(rt)) = (self.inner.take(), tokio::runtime::Handle::try_current())
-        else {
-            return;
-        };
-        let max = self.max;
-        rt.spawn(async move {
-            // Bounded by the request-body limit: a guest cannot make the host read forever.
-            let mut drained = 0u64;
-            while let Some(Ok(frame)) = inner.frame().await {
-                if let Some(d) = frame.data_ref() {
-                    drained += d.len() as u64;
-                    if drained > max {
-                        break;
-                    }
-                }
-            }
-        });
     }
 }
 
@@ -197,12 +85,12 @@ pub(crate) struct PoolReturn {
     pub(crate) pool: Arc<Pool>,
     pub(crate) key: PoolKey,
     pub(crate) sender: http1::SendRequest<HyperBody>,
-    pub(crate) addr: SocketAddr,
+    pub(crate) peer: Peer,
 }
 
 impl PoolReturn {
     fn give_back(self) {
-        self.pool.put_h1(self.key, self.sender, self.addr);
+        self.pool.put_h1(self.key, self.sender, self.peer);
     }
 }
 

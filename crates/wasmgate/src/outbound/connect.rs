@@ -8,6 +8,11 @@ use http_body_util::combinators::UnsyncBoxBody;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use wasmgate_policy::Host;
 
@@ -21,11 +26,25 @@ pub(crate) enum ConnectError {
     Handshake(String),
 }
 
+/// Where a connection goes, and how many bytes of HTTP (after TLS) it has received so far:
+/// an exchange that failed while this stood still failed before any byte of a response.
+#[derive(Clone, Debug)]
+pub(crate) struct Peer {
+    pub(crate) addr: SocketAddr,
+    received: Arc<AtomicU64>,
+}
+
+impl Peer {
+    pub(crate) fn received(&self) -> u64 {
+        self.received.load(Ordering::SeqCst)
+    }
+}
+
 /// Connects to the first of `addrs` that answers, then sets up TLS and HTTP.
 pub(crate) async fn connect(
     addrs: &[SocketAddr],
     tls: Option<(&TlsConfig, &Host)>,
-) -> Result<(Conn, SocketAddr), ConnectError> {
+) -> Result<(Conn, Peer), ConnectError> {
     let mut last_err: Option<io::Error> = None;
     let mut stream = None;
     for addr in addrs {
@@ -47,12 +66,13 @@ pub(crate) async fn connect(
     // Requests are small and latency-bound; Nagle's delay only hurts here.
     let _ = stream.set_nodelay(true);
 
+    let received = Arc::new(AtomicU64::new(0));
     let conn = match tls {
-        None => handshake_h1(TokioIo::new(stream)).await?,
+        None => handshake_h1(Counted::wrap(stream, &received)).await?,
         Some((tls, host)) => {
             let tls_stream = tls.connect(host, stream).await?;
             let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let io = TokioIo::new(tls_stream);
+            let io = Counted::wrap(tls_stream, &received);
             if h2 {
                 handshake_h2(io).await?
             } else {
@@ -60,7 +80,64 @@ pub(crate) async fn connect(
             }
         }
     };
-    Ok((conn, addr))
+    Ok((conn, Peer { addr, received }))
+}
+
+/// A stream that counts the bytes read from it.
+struct Counted<S> {
+    io: S,
+    received: Arc<AtomicU64>,
+}
+
+impl<S> Counted<S> {
+    fn wrap(io: S, received: &Arc<AtomicU64>) -> TokioIo<Self> {
+        TokioIo::new(Self {
+            io,
+            received: received.clone(),
+        })
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        if n > 0 {
+            self.received.fetch_add(n as u64, Ordering::SeqCst);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 async fn handshake_h1<I>(io: I) -> Result<Conn, ConnectError>

@@ -6,8 +6,10 @@
 mod body;
 pub(crate) mod connect;
 mod error;
+mod exchange;
 mod pool;
 mod resolve;
+mod upload;
 
 pub use body::{BodyError, OutboundBody, ResponseBody};
 pub use error::{LimitHit, OutboundError, OutboundErrorKind, TlsFailure};
@@ -15,15 +17,17 @@ pub use resolve::{Resolve, ResolveFuture, StaticResolver, SystemResolver};
 
 use crate::events::{Decision, EventHub, Origin, RequestEvent};
 use crate::tls::TlsConfig;
-use body::{EventRecord, PoolReturn, RequestBody, RequestLabel};
-use connect::{ConnectError, HyperBody};
+use body::{EventRecord, RequestLabel};
+use connect::{ConnectError, HyperBody, Peer};
+use exchange::Exchange;
 use pool::{Conn, Pool, PoolKey};
 use resolve::DnsPins;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
+use upload::Upload;
 use wasmgate_policy::{AllowRule, Host, Limit, Policy, RequestTarget, Scheme};
 
 /// Timeouts a guest asked for on one request; each is capped by the policy's limit.
@@ -157,16 +161,15 @@ impl OutboundClient {
         // Wrapped first: if the request is refused below, dropping the wrapper keeps the
         // guest's body stream writable (drained), so a guest that writes its body after
         // sending the head (wstd does) sees the refusal, not a reset connection.
-        let body_complete = Arc::new(AtomicBool::new(false));
-        let body = RequestBody::boxed(
+        let upload = Upload::new(
             body,
+            parts.method.is_idempotent(),
             record.bytes_out.clone(),
             limits.max_request_body,
             RequestLabel {
                 method: method.into(),
                 url: raw_url.as_str().into(),
             },
-            body_complete.clone(),
         );
         let invalid = |msg: String| {
             OutboundError::other(OutboundErrorKind::InvalidRequest, method, &raw_url, msg)
@@ -226,76 +229,18 @@ impl OutboundClient {
             rule: rule.as_str().to_string(),
         };
         let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
-        let mut pooled = inner.pool.checkout(&key).await;
-        let mut pending = Some((parts, body));
-        let (response, pool_return) = loop {
-            let (conn, addr, reused) = match pooled.take() {
-                Some((conn, addr)) => (conn, addr, true),
-                None => {
-                    let addrs = self
-                        .allowed_addrs(&target, rule, &label, connect_timeout)
-                        .await?;
-                    // Past the policy: from here a failure is an allowed request that failed.
-                    *stage = Stage::Sending;
-                    let (conn, addr) = self
-                        .connect_fresh(&target, &addrs, &label, &key, connect_timeout)
-                        .await?;
-                    (conn, addr, false)
-                }
-            };
-            *stage = Stage::Sending;
-            record.event.addr = Some(addr);
-            let (parts, body) = pending.take().expect("the request is pending");
-            let head = (
-                parts.method.clone(),
-                parts.uri.clone(),
-                parts.headers.clone(),
-            );
-            let request = build_request(parts, body, &target, matches!(conn, Conn::H2(_)))
-                .map_err(|e| invalid(e.to_string()))?;
-            let sent = tokio::time::timeout(first_byte, send_on(conn, request))
-                .await
-                .map_err(|_| {
-                    let hit = LimitHit::time(Limit::FirstByteTimeout, first_byte);
-                    OutboundError::limited(method, &url, hit)
-                })?;
-            match sent {
-                Ok((response, h1)) => {
-                    let back = h1.map(|sender| PoolReturn {
-                        pool: inner.pool.clone(),
-                        key: key.clone(),
-                        sender,
-                        addr,
-                    });
-                    break (response, back);
-                }
-                // A kept-alive connection the server closed meanwhile: the request was
-                // not written, so it goes out once more on a new connection.
-                Err(SendFail::Unsent(request, _)) if reused => {
-                    pending = Some((*request).into_parts());
-                }
-                // The server closed a reused connection as the request went out and
-                // answered nothing. An idempotent request whose body was empty and is
-                // complete can safely go again (as browsers and Go's net/http do).
-                Err(SendFail::Failed(e))
-                    if reused
-                        && e.is_incomplete_message()
-                        && head.0.is_idempotent()
-                        && body_complete.load(Ordering::SeqCst)
-                        && record.bytes_out.load(Ordering::SeqCst) == 0 =>
-                {
-                    let (method, uri, headers) = head;
-                    let mut again = http::Request::new(empty_body());
-                    *again.method_mut() = method;
-                    *again.uri_mut() = uri;
-                    *again.headers_mut() = headers;
-                    pending = Some(again.into_parts());
-                }
-                Err(SendFail::Unsent(_, e) | SendFail::Failed(e)) => {
-                    return Err(hyper_error(method, &url, e));
-                }
-            }
+        let exchange = Exchange {
+            method: parts.method,
+            headers: parts.headers,
+            upload,
+            target: &target,
+            rule,
+            key: &key,
+            label: &label,
+            connect_timeout,
+            first_byte,
         };
+        let (response, pool_return) = self.exchange(exchange, record, stage).await?;
 
         if let Some(len) = content_length(response.headers())
             && len > limits.max_response_body
@@ -335,13 +280,13 @@ impl OutboundClient {
         label: &RequestLabel,
         key: &PoolKey,
         timeout: Duration,
-    ) -> Result<(Conn, SocketAddr), OutboundError> {
+    ) -> Result<(Conn, Peer), OutboundError> {
         let (method, url) = (&*label.method, &*label.url);
         let tls = match target.scheme {
             Scheme::Https => Some((&self.inner.tls, &target.host)),
             Scheme::Http => None,
         };
-        let (conn, addr) = tokio::time::timeout(timeout, connect::connect(addrs, tls))
+        let (conn, peer) = tokio::time::timeout(timeout, connect::connect(addrs, tls))
             .await
             .map_err(|_| {
                 let hit = LimitHit::time(Limit::ConnectTimeout, timeout);
@@ -349,9 +294,11 @@ impl OutboundClient {
             })?
             .map_err(|e| connect_error(method, url, e))?;
         if let Conn::H2(h2) = &conn {
-            self.inner.pool.put_h2(key.clone(), h2.clone(), addr);
+            self.inner
+                .pool
+                .put_h2(key.clone(), h2.clone(), peer.clone());
         }
-        Ok((conn, addr))
+        Ok((conn, peer))
     }
 
     /// Resolves (once per run) and keeps only the addresses the policy lets this rule dial.
@@ -422,50 +369,6 @@ struct Sent {
     finish: Finish,
 }
 
-/// Why an exchange failed: before the request was written (it can go out again), or after.
-enum SendFail {
-    Unsent(Box<http::Request<HyperBody>>, hyper::Error),
-    Failed(hyper::Error),
-}
-
-type H1Sender = hyper::client::conn::http1::SendRequest<HyperBody>;
-
-/// Sends on one connection; an HTTP/1.1 sender comes back for the pool.
-async fn send_on(
-    conn: Conn,
-    request: http::Request<HyperBody>,
-) -> Result<(http::Response<hyper::body::Incoming>, Option<H1Sender>), SendFail> {
-    fn fail(mut e: hyper::client::conn::TrySendError<http::Request<HyperBody>>) -> SendFail {
-        match e.take_message() {
-            Some(request) => SendFail::Unsent(Box::new(request), e.into_error()),
-            None => SendFail::Failed(e.into_error()),
-        }
-    }
-    match conn {
-        Conn::H1(mut sender) => {
-            if let Err(e) = sender.ready().await {
-                return Err(SendFail::Unsent(Box::new(request), e));
-            }
-            let response = sender.try_send_request(request).await.map_err(fail)?;
-            Ok((response, Some(sender)))
-        }
-        Conn::H2(mut sender) => {
-            if let Err(e) = sender.ready().await {
-                return Err(SendFail::Unsent(Box::new(request), e));
-            }
-            let response = sender.try_send_request(request).await.map_err(fail)?;
-            Ok((response, None))
-        }
-    }
-}
-
-fn empty_body() -> HyperBody {
-    use http_body_util::BodyExt;
-    http_body_util::Empty::new()
-        .map_err(|never| match never {})
-        .boxed_unsync()
-}
-
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers
         .get(http::header::CONTENT_LENGTH)?
@@ -473,45 +376,6 @@ fn content_length(headers: &http::HeaderMap) -> Option<u64> {
         .ok()?
         .parse()
         .ok()
-}
-
-/// Rebuilds the request for the wire. HTTP/1.1 gets origin-form and a `Host` taken from
-/// the validated target; HTTP/2 gets the absolute URI (hyper turns it into `:authority`)
-/// and no `Host` header, which HTTP/2 servers reject.
-fn build_request(
-    parts: http::request::Parts,
-    body: HyperBody,
-    target: &RequestTarget,
-    h2: bool,
-) -> Result<http::Request<HyperBody>, http::Error> {
-    let mut headers = parts.headers;
-    headers.remove(http::header::HOST);
-    let uri = if h2 {
-        http::Uri::builder()
-            .scheme(target.scheme.to_string().as_str())
-            .authority(target.authority())
-            .path_and_query(target.path_and_query.as_str())
-            .build()?
-    } else {
-        headers.insert(
-            http::header::HOST,
-            http::HeaderValue::from_str(&target.authority())?,
-        );
-        http::Uri::builder()
-            .path_and_query(target.path_and_query.as_str())
-            .build()?
-    };
-    let mut req = http::Request::builder()
-        .method(parts.method)
-        .uri(uri)
-        .version(if h2 {
-            http::Version::HTTP_2
-        } else {
-            http::Version::HTTP_11
-        })
-        .body(body)?;
-    *req.headers_mut() = headers;
-    Ok(req)
 }
 
 fn connect_error(method: &str, url: &str, e: ConnectError) -> OutboundError {
@@ -529,14 +393,19 @@ fn connect_error(method: &str, url: &str, e: ConnectError) -> OutboundError {
     }
 }
 
-/// A body error of ours (a limit) travels through hyper as the error's source.
+/// A body error of ours (a limit) travels through hyper as the error's source. Any other
+/// error is described with its causes: hyper's own text is just "connection error" for a
+/// reset connection.
 fn hyper_error(method: &str, url: &str, e: hyper::Error) -> OutboundError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    use std::error::Error as _;
+    let mut text = e.to_string();
+    let mut source = e.source();
     while let Some(err) = source {
         if let Some(ours) = err.downcast_ref::<OutboundError>() {
             return ours.clone();
         }
+        text = format!("{text}: {err}");
         source = err.source();
     }
-    OutboundError::other(OutboundErrorKind::Protocol, method, url, e.to_string())
+    OutboundError::other(OutboundErrorKind::Protocol, method, url, text)
 }

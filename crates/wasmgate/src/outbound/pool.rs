@@ -1,10 +1,9 @@
 //! Keep-alive connection pool: HTTP/1.1 connections are reused one exchange at a time,
 //! an HTTP/2 connection is shared by every request to its destination.
 
-use super::connect::HyperBody;
+use super::connect::{HyperBody, Peer};
 use hyper::client::conn::{http1, http2};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -39,8 +38,8 @@ pub(crate) struct PoolKey {
 
 #[derive(Default)]
 struct Entry {
-    h2: Option<(http2::SendRequest<HyperBody>, SocketAddr)>,
-    idle_h1: Vec<(http1::SendRequest<HyperBody>, SocketAddr, Instant)>,
+    h2: Option<(http2::SendRequest<HyperBody>, Peer)>,
+    idle_h1: Vec<(http1::SendRequest<HyperBody>, Peer, Instant)>,
 }
 
 #[derive(Default)]
@@ -50,14 +49,17 @@ pub(crate) struct Pool {
 
 impl Pool {
     /// A live connection for `key`, if one is idle (HTTP/1.1) or shareable (HTTP/2).
-    pub(crate) async fn checkout(&self, key: &PoolKey) -> Option<(Conn, SocketAddr)> {
+    /// Connections hyper already knows are closed (the server's FIN or GOAWAY was read) are
+    /// dropped here, not handed out; one whose close is still in flight is caught by the
+    /// resend rule in `exchange`.
+    pub(crate) async fn checkout(&self, key: &PoolKey) -> Option<(Conn, Peer)> {
         loop {
-            let (mut sender, addr) = {
+            let (mut sender, peer) = {
                 let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
                 let entry = entries.get_mut(key)?;
-                if let Some((h2, addr)) = &entry.h2 {
+                if let Some((h2, peer)) = &entry.h2 {
                     if !h2.is_closed() {
-                        return Some((Conn::H2(h2.clone()), *addr));
+                        return Some((Conn::H2(h2.clone()), peer.clone()));
                     }
                     entry.h2 = None;
                 }
@@ -65,40 +67,33 @@ impl Pool {
                 entry
                     .idle_h1
                     .retain(|(s, _, since)| !s.is_closed() && now - *since < IDLE_TIMEOUT);
-                let (s, addr, _) = entry.idle_h1.pop()?;
-                (s, addr)
+                let (s, peer, _) = entry.idle_h1.pop()?;
+                (s, peer)
             };
+            if sender.is_ready() {
+                return Some((Conn::H1(sender), peer));
+            }
             if let Ok(Ok(())) = tokio::time::timeout(READY_WAIT, sender.ready()).await {
-                return Some((Conn::H1(sender), addr));
+                return Some((Conn::H1(sender), peer));
             }
         }
     }
 
     /// Returns an HTTP/1.1 connection whose exchange has ended.
-    pub(crate) fn put_h1(
-        &self,
-        key: PoolKey,
-        sender: http1::SendRequest<HyperBody>,
-        addr: SocketAddr,
-    ) {
+    pub(crate) fn put_h1(&self, key: PoolKey, sender: http1::SendRequest<HyperBody>, peer: Peer) {
         if sender.is_closed() {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.entry(key).or_default();
         if entry.idle_h1.len() < MAX_IDLE_PER_DESTINATION {
-            entry.idle_h1.push((sender, addr, Instant::now()));
+            entry.idle_h1.push((sender, peer, Instant::now()));
         }
     }
 
     /// Shares an HTTP/2 connection with later requests.
-    pub(crate) fn put_h2(
-        &self,
-        key: PoolKey,
-        sender: http2::SendRequest<HyperBody>,
-        addr: SocketAddr,
-    ) {
+    pub(crate) fn put_h2(&self, key: PoolKey, sender: http2::SendRequest<HyperBody>, peer: Peer) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.entry(key).or_default().h2 = Some((sender, addr));
+        entries.entry(key).or_default().h2 = Some((sender, peer));
     }
 }

@@ -1,0 +1,215 @@
+//! One request's exchange with the server: the connection it goes out on, and the single
+//! resend a stale pooled connection may earn.
+//!
+//! # When a request is sent again
+//!
+//! A server may close an idle keep-alive connection without saying so (no
+//! `Connection: close`), and the close can cross our next request on the wire. As
+//! browsers and Go's `net/http` do, the request then goes out once more, on a **new**
+//! connection, when all of these hold:
+//!
+//! 1. the failed attempt used a connection taken from the pool (reused). A connection
+//!    dialled for this request that fails is never retried;
+//! 2. it failed with an error (a timeout is never retried), and either hyper never took
+//!    the request (it saw the connection closed first) or not one byte of a response
+//!    had arrived on the connection since the request was handed to it;
+//! 3. the whole request can be rebuilt: nothing of its body has left the guest's stream
+//!    (no body, an empty one, or the guest had not written any yet), or the method is
+//!    idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) and everything that left is in
+//!    its replay copy (at most 64 KiB, see `upload`). A body that was written is never
+//!    sent again for any other method (POST, PATCH, …).
+//!
+//! At most once per request. The second attempt keeps every guarantee of the first: the
+//! same validated target and rule, the pinned addresses checked again, the connect timeout
+//! on the new connection, one first-byte deadline for both attempts together, one
+//! concurrency slot, one count against the request limit, one event.
+
+use super::body::{EventRecord, PoolReturn, RequestLabel};
+use super::connect::HyperBody;
+use super::error::{LimitHit, OutboundError, OutboundErrorKind};
+use super::pool::{Conn, PoolKey};
+use super::upload::Upload;
+use super::{OutboundClient, Stage, hyper_error};
+use std::time::Duration;
+use wasmgate_policy::{AllowRule, Limit, RequestTarget};
+
+/// What one request needs for its exchange.
+pub(super) struct Exchange<'a> {
+    pub(super) method: http::Method,
+    pub(super) headers: http::HeaderMap,
+    pub(super) upload: Upload,
+    pub(super) target: &'a RequestTarget,
+    pub(super) rule: &'a AllowRule,
+    pub(super) key: &'a PoolKey,
+    pub(super) label: &'a RequestLabel,
+    pub(super) connect_timeout: Duration,
+    pub(super) first_byte: Duration,
+}
+
+type Exchanged = (http::Response<hyper::body::Incoming>, Option<PoolReturn>);
+
+impl OutboundClient {
+    /// Sends on a pooled connection if there is one, else on a new one; resends once
+    /// under the rule in this module's documentation.
+    pub(super) async fn exchange(
+        &self,
+        ex: Exchange<'_>,
+        record: &mut EventRecord,
+        stage: &mut Stage,
+    ) -> Result<Exchanged, OutboundError> {
+        let (method, url) = (&*ex.label.method, &*ex.label.url);
+        let mut pooled = self.inner.pool.checkout(ex.key).await;
+        let mut body = Some(ex.upload.first());
+        let mut deadline = None;
+        loop {
+            let (conn, peer, reused) = match pooled.take() {
+                Some((conn, peer)) => (conn, peer, true),
+                None => {
+                    let addrs = self
+                        .allowed_addrs(ex.target, ex.rule, ex.label, ex.connect_timeout)
+                        .await?;
+                    // Past the policy: from here a failure is an allowed request that failed.
+                    *stage = Stage::Sending;
+                    let (conn, peer) = self
+                        .connect_fresh(ex.target, &addrs, ex.label, ex.key, ex.connect_timeout)
+                        .await?;
+                    (conn, peer, false)
+                }
+            };
+            *stage = Stage::Sending;
+            record.event.addr = Some(peer.addr);
+            let h2 = matches!(conn, Conn::H2(_));
+            let request = build_request(
+                ex.method.clone(),
+                ex.headers.clone(),
+                body.take().expect("a body for each attempt"),
+                ex.target,
+                h2,
+            )
+            .map_err(|e| {
+                OutboundError::other(
+                    OutboundErrorKind::InvalidRequest,
+                    method,
+                    url,
+                    e.to_string(),
+                )
+            })?;
+            // Time to the response head, counted from the first attempt.
+            let deadline =
+                *deadline.get_or_insert_with(|| tokio::time::Instant::now() + ex.first_byte);
+            let received = peer.received();
+            let sent = tokio::time::timeout_at(deadline, send_on(conn, request))
+                .await
+                .map_err(|_| {
+                    let hit = LimitHit::time(Limit::FirstByteTimeout, ex.first_byte);
+                    OutboundError::limited(method, url, hit)
+                })?;
+            let (fail, unsent) = match sent {
+                Ok((response, h1)) => {
+                    let back = h1.map(|sender| PoolReturn {
+                        pool: self.inner.pool.clone(),
+                        key: ex.key.clone(),
+                        sender,
+                        peer,
+                    });
+                    return Ok((response, back));
+                }
+                Err(SendFail::Unsent(request, e)) => {
+                    drop(request);
+                    (e, true)
+                }
+                Err(SendFail::Failed(e)) => (e, false),
+            };
+            let no_response = unsent || peer.received() == received;
+            if reused
+                && no_response
+                && let Some(again) = ex.upload.again()
+            {
+                tracing::debug!(
+                    "{method} {url}: the reused connection to {} failed before any response \
+                     ({fail}); sending it again on a new connection",
+                    peer.addr
+                );
+                body = Some(again);
+                continue;
+            }
+            return Err(hyper_error(method, url, fail));
+        }
+    }
+}
+
+/// Why an exchange failed: before hyper took the request (nothing was written), or after.
+enum SendFail {
+    Unsent(Box<http::Request<HyperBody>>, hyper::Error),
+    Failed(hyper::Error),
+}
+
+type H1Sender = hyper::client::conn::http1::SendRequest<HyperBody>;
+
+/// Sends on one connection; an HTTP/1.1 sender comes back for the pool.
+async fn send_on(
+    conn: Conn,
+    request: http::Request<HyperBody>,
+) -> Result<(http::Response<hyper::body::Incoming>, Option<H1Sender>), SendFail> {
+    fn fail(mut e: hyper::client::conn::TrySendError<http::Request<HyperBody>>) -> SendFail {
+        match e.take_message() {
+            Some(request) => SendFail::Unsent(Box::new(request), e.into_error()),
+            None => SendFail::Failed(e.into_error()),
+        }
+    }
+    match conn {
+        Conn::H1(mut sender) => {
+            if let Err(e) = sender.ready().await {
+                return Err(SendFail::Unsent(Box::new(request), e));
+            }
+            let response = sender.try_send_request(request).await.map_err(fail)?;
+            Ok((response, Some(sender)))
+        }
+        Conn::H2(mut sender) => {
+            if let Err(e) = sender.ready().await {
+                return Err(SendFail::Unsent(Box::new(request), e));
+            }
+            let response = sender.try_send_request(request).await.map_err(fail)?;
+            Ok((response, None))
+        }
+    }
+}
+
+/// Rebuilds the request for the wire. HTTP/1.1 gets origin-form and a `Host` taken from
+/// the validated target; HTTP/2 gets the absolute URI (hyper turns it into `:authority`)
+/// and no `Host` header, which HTTP/2 servers reject.
+fn build_request(
+    method: http::Method,
+    mut headers: http::HeaderMap,
+    body: HyperBody,
+    target: &RequestTarget,
+    h2: bool,
+) -> Result<http::Request<HyperBody>, http::Error> {
+    headers.remove(http::header::HOST);
+    let uri = if h2 {
+        http::Uri::builder()
+            .scheme(target.scheme.to_string().as_str())
+            .authority(target.authority())
+            .path_and_query(target.path_and_query.as_str())
+            .build()?
+    } else {
+        headers.insert(
+            http::header::HOST,
+            http::HeaderValue::from_str(&target.authority())?,
+        );
+        http::Uri::builder()
+            .path_and_query(target.path_and_query.as_str())
+            .build()?
+    };
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .version(if h2 {
+            http::Version::HTTP_2
+        } else {
+            http::Version::HTTP_11
+        })
+        .body(body)?;
+    *req.headers_mut() = headers;
+    Ok(req)
+}
