@@ -50,6 +50,7 @@ struct Seen {
     connections: AtomicUsize,
     /// Requests read whole (head and body), answered or not.
     requests: AtomicUsize,
+    /// Answers sent (counted as the write starts).
     answered: AtomicUsize,
     /// Bodies of the requests read, in order.
     bodies: std::sync::Mutex<Vec<(String, Vec<u8>)>>,
@@ -100,11 +101,12 @@ async fn serve(mut conn: TcpStream, close: Close, seen: Arc<Seen>) {
     if matches!(close, Close::NeverAnswer) {
         return;
     }
+    // Counted first: the client may have the whole answer before `write_all` returns.
+    seen.answered.fetch_add(1, Ordering::SeqCst);
     let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
     if conn.write_all(answer).await.is_err() {
         return;
     }
-    seen.answered.fetch_add(1, Ordering::SeqCst);
     match close {
         Close::AfterResponse | Close::NeverAnswer => {}
         Close::AfterDelay(d) => tokio::time::sleep(d).await,
