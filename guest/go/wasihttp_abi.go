@@ -18,9 +18,10 @@ import "unsafe"
 //     a return area whose address is the last parameter. Every return area here is
 //     a retArea: 8-byte aligned (the strictest alignment of these types, from the
 //     u64 in option<u64> inside error-code) and big enough for the largest one.
-//   - Memory the host allocates for results (lists, strings) comes from TinyGo's
-//     exported cabi_realloc, i.e. from the garbage-collected heap; nobody frees it
-//     explicitly. The transport copies what it needs and lets it become garbage.
+//   - Memory the host allocates for results (lists, strings) comes from this
+//     package's cabi_import_realloc (wasihttp_realloc.go), i.e. from the
+//     garbage-collected heap; nobody frees it explicitly. The transport copies what
+//     it needs and lets it become garbage (body reads land in the caller's buffer).
 //
 // Offsets within a return area follow the canonical ABI's layout rules: a variant's
 // discriminant is a u8 (up to 256 cases) and its payload starts at the discriminant
