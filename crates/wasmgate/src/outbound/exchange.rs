@@ -95,8 +95,7 @@ impl OutboundClient {
                 )
             })?;
             // Time to the response head, counted from the first attempt.
-            let deadline =
-                *deadline.get_or_insert_with(|| tokio::time::Instant::now() + ex.first_byte);
+            let deadline = *deadline.get_or_insert_with(|| deadline_after(ex.first_byte));
             let received = peer.received();
             let sent = tokio::time::timeout_at(deadline, send_on(conn, request))
                 .await
@@ -136,6 +135,15 @@ impl OutboundClient {
             return Err(hyper_error(method, url, fail));
         }
     }
+}
+
+/// Stands in for "no deadline" when a timeout is too long to add to the clock (an
+/// embedder may configure `Duration::MAX`): thirty years.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+fn deadline_after(d: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d).unwrap_or(now + FAR_FUTURE)
 }
 
 /// Why an exchange failed: before hyper took the request (nothing was written), or after.

@@ -243,3 +243,78 @@ impl Drop for Shared {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{Empty, Full};
+
+    fn label() -> RequestLabel {
+        RequestLabel {
+            method: "PUT".into(),
+            url: "http://h/".into(),
+        }
+    }
+
+    fn upload(body: OutboundBody, idempotent: bool) -> (Upload, Arc<AtomicU64>) {
+        let sent = Arc::new(AtomicU64::new(0));
+        (
+            Upload::new(body, idempotent, sent.clone(), 1 << 20, label()),
+            sent,
+        )
+    }
+
+    fn full(n: usize) -> OutboundBody {
+        Full::new(Bytes::from(vec![b'x'; n]))
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    }
+
+    async fn read(body: HyperBody) -> Result<Vec<u8>, BodyError> {
+        Ok(body.collect().await?.to_bytes().to_vec())
+    }
+
+    #[tokio::test]
+    async fn an_untouched_or_empty_body_can_always_go_again() {
+        let empty = Empty::new().map_err(|never| match never {}).boxed_unsync();
+        for (body, idempotent) in [(empty, false), (full(5), false)] {
+            let (up, sent) = upload(body, idempotent);
+            let first = up.first();
+            let again = up.again().expect("nothing has left yet");
+            drop(first);
+            let len = read(again).await.unwrap().len() as u64;
+            assert_eq!(sent.load(Ordering::SeqCst), len);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_written_body_goes_again_only_from_the_copy() {
+        // Not idempotent: no copy, no second attempt.
+        let (up, _) = upload(full(10), false);
+        assert_eq!(read(up.first()).await.unwrap().len(), 10);
+        assert!(up.again().is_none());
+
+        // Idempotent and small: the same bytes again, counted once.
+        let (up, sent) = upload(full(10), true);
+        assert_eq!(read(up.first()).await.unwrap().len(), 10);
+        let again = up.again().expect("replayed from the copy");
+        assert_eq!(again.size_hint().exact(), Some(10));
+        assert_eq!(read(again).await.unwrap(), vec![b'x'; 10]);
+        assert_eq!(sent.load(Ordering::SeqCst), 10);
+
+        // Idempotent but past the copy limit.
+        let (up, _) = upload(full(REPLAY_MAX as usize + 1), true);
+        read(up.first()).await.unwrap();
+        assert!(up.again().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_superseded_attempt_reads_nothing() {
+        let (up, sent) = upload(full(3), false);
+        let old = up.first();
+        let new = up.again().unwrap();
+        assert!(read(old).await.is_err());
+        assert_eq!(read(new).await.unwrap().len(), 3);
+        assert_eq!(sent.load(Ordering::SeqCst), 3);
+    }
+}
