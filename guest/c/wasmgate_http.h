@@ -78,6 +78,7 @@ extern "C" {
 #define WG_ERR_NOT_FOUND (-12)                 /* no such header */
 #define WG_ERR_NO_ALLOCATOR (-13)              /* fetch needs cabi_realloc or malloc exported */
 #define WG_ERR_BAD_ALLOCATOR (-14)             /* the allocator trapped or returned a bad pointer */
+#define WG_ERR_REENTRANT (-15)                 /* called from inside the allocator during fetch */
 #define WG_ERR_DENIED (-20)                    /* the policy's rules refused the request */
 #define WG_ERR_DESTINATION_IP_PROHIBITED (-21) /* the name resolved only to refused addresses */
 #define WG_ERR_DNS (-22)                       /* name resolution failed */

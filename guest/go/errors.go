@@ -25,6 +25,7 @@ const (
 	ErrNotFound                = -12
 	ErrNoAllocator             = -13
 	ErrBadAllocator            = -14
+	ErrReentrant               = -15
 	ErrDenied                  = -20
 	ErrDestinationIPProhibited = -21
 	ErrDNS                     = -22
@@ -61,6 +62,7 @@ var codeNames = map[int]string{
 	ErrNotFound:                "ERR_NOT_FOUND",
 	ErrNoAllocator:             "ERR_NO_ALLOCATOR",
 	ErrBadAllocator:            "ERR_BAD_ALLOCATOR",
+	ErrReentrant:               "ERR_REENTRANT",
 	ErrDenied:                  "ERR_DENIED",
 	ErrDestinationIPProhibited: "ERR_DESTINATION_IP_PROHIBITED",
 	ErrDNS:                     "ERR_DNS",

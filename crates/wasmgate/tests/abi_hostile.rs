@@ -2,6 +2,9 @@
 //! bad argument gets its error code, the host never panics or hangs, and keeps serving
 //! the next call.
 
+#[path = "abi_hostile/reentry.rs"]
+mod reentry;
+
 use wasmgate::{GuestConfig, Runner, Stdio};
 use wasmgate_policy::{AllowRule, Limits, Policy};
 use wasmgate_test_support::TestServer;

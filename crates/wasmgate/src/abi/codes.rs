@@ -17,6 +17,7 @@ pub(crate) const ERR_INVALID_ARGUMENT: i32 = -11;
 pub(crate) const ERR_NOT_FOUND: i32 = -12;
 pub(crate) const ERR_NO_ALLOCATOR: i32 = -13;
 pub(crate) const ERR_BAD_ALLOCATOR: i32 = -14;
+pub(crate) const ERR_REENTRANT: i32 = -15;
 pub(crate) const ERR_DENIED: i32 = -20;
 pub(crate) const ERR_DESTINATION_IP_PROHIBITED: i32 = -21;
 pub(crate) const ERR_DNS: i32 = -22;

@@ -47,19 +47,81 @@ fn allocator(c: &mut Caller<'_, CoreState>) -> Result<Alloc> {
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `fetch`'s arguments: method, URL, headers and body as (ptr, len) pairs, then the
+/// result pointer.
+pub(crate) type FetchArgs = (i32, i32, i32, i32, i32, i32, i32, i32, i32);
+
+/// Runs `fetch`. The outer `Err` is not a status but the end of the run: the guest's
+/// allocator hit the `--timeout` deadline or called `exit`.
 pub(crate) async fn fetch(
     c: &mut Caller<'_, CoreState>,
-    mp: i32,
-    ml: i32,
-    up: i32,
-    ul: i32,
-    hp: i32,
-    hl: i32,
-    bp: i32,
-    bl: i32,
-    rp: i32,
-) -> Result<i32> {
+    args: FetchArgs,
+) -> wasmtime::Result<Result<i32>> {
+    let (status, data, alloc, rp) = match request(c, args).await {
+        Ok(done) => done,
+        Err(e) => return Ok(Err(e)),
+    };
+    let (ptr, len) = if data.is_empty() {
+        (0, 0)
+    } else {
+        let len = data.len() as i32;
+        // Whatever the allocator calls meanwhile is refused (`ERR_REENTRANT`).
+        c.data_mut().abi.in_callback = true;
+        let called = match alloc {
+            Alloc::Realloc(f) => f.call_async(&mut *c, (0, 0, 1, len)).await,
+            Alloc::Malloc(f) => f.call_async(&mut *c, len).await,
+        };
+        c.data_mut().abi.in_callback = false;
+        let ptr = match called {
+            Ok(ptr) => ptr,
+            Err(e) if ends_run(&e) => return Err(e),
+            Err(e) => {
+                return Ok(Err((
+                    ERR_BAD_ALLOCATOR,
+                    format!("fetch: the guest's allocator failed: {e}"),
+                )));
+            }
+        };
+        if let Err(e) = place(c, ptr, &data) {
+            return Ok(Err(e));
+        }
+        (ptr, len)
+    };
+    let mut result = [0u8; 8];
+    result[..4].copy_from_slice(&(ptr as u32).to_le_bytes());
+    result[4..].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(memory::write(c, "fetch", rp, &result).map(|()| status))
+}
+
+/// Whether an error from guest code run by the host ends the run rather than the call:
+/// the epoch deadline of `--timeout` and `exit` belong to the run, not to `fetch`.
+fn ends_run(e: &wasmtime::Error) -> bool {
+    e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt)
+        || e.downcast_ref::<wasmtime_wasi::I32Exit>().is_some()
+}
+
+/// Copies the body to where the allocator said, after checking that it is in memory.
+fn place(c: &mut Caller<'_, CoreState>, ptr: i32, data: &[u8]) -> Result<()> {
+    let len = data.len() as i32;
+    // The allocator may have grown memory: measure it after the call.
+    let size = memory::size(c)?;
+    if ptr == 0 || checked_range(ptr, len, size).is_none() {
+        return Err((
+            ERR_BAD_ALLOCATOR,
+            format!(
+                "fetch: the guest's allocator returned {:#x} for {len} bytes, which is not inside guest memory ({size} bytes)",
+                ptr as u32
+            ),
+        ));
+    }
+    memory::write(c, "fetch", ptr, data)
+}
+
+/// Validates the arguments, sends the request and reads the whole response body.
+async fn request(
+    c: &mut Caller<'_, CoreState>,
+    (mp, ml, up, ul, hp, hl, bp, bl, rp): FetchArgs,
+) -> Result<(i32, Vec<u8>, Alloc, i32)> {
     let alloc = allocator(c)?;
     for (ptr, len) in [(rp, 8), (hp, hl), (bp, bl)] {
         memory::check_buffer(c, "fetch", ptr, len)?;
@@ -124,38 +186,5 @@ pub(crate) async fn fetch(
         }
     }
     drop(body);
-
-    let (ptr, len) = if data.is_empty() {
-        (0, 0)
-    } else {
-        let len = data.len() as i32;
-        let called = match alloc {
-            Alloc::Realloc(f) => f.call_async(&mut *c, (0, 0, 1, len)).await,
-            Alloc::Malloc(f) => f.call_async(&mut *c, len).await,
-        };
-        let ptr = called.map_err(|e| {
-            (
-                ERR_BAD_ALLOCATOR,
-                format!("fetch: the guest's allocator failed: {e}"),
-            )
-        })?;
-        // The allocator may have grown memory: measure it after the call.
-        let size = memory::size(c)?;
-        if ptr == 0 || checked_range(ptr, len, size).is_none() {
-            return Err((
-                ERR_BAD_ALLOCATOR,
-                format!(
-                    "fetch: the guest's allocator returned {:#x} for {len} bytes, which is not inside guest memory ({size} bytes)",
-                    ptr as u32
-                ),
-            ));
-        }
-        memory::write(c, "fetch", ptr, &data)?;
-        (ptr, len)
-    };
-    let mut result = [0u8; 8];
-    result[..4].copy_from_slice(&(ptr as u32).to_le_bytes());
-    result[4..].copy_from_slice(&(len as u32).to_le_bytes());
-    memory::write(c, "fetch", rp, &result)?;
-    Ok(status)
+    Ok((status, data, alloc, rp))
 }

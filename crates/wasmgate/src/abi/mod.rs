@@ -36,6 +36,21 @@ impl CoreState {
     }
 }
 
+/// Refuses an ABI call made while the host is inside a guest callback on behalf of
+/// another ABI call (the allocator during `fetch`). Allowing it would let the callback
+/// start a nested call that calls back again, without a bound: every level holds a new
+/// fiber stack and a request, and tearing the chain down at `--timeout` takes longer the
+/// deeper it is (docs/abi.md, "Re-entrancy").
+fn reentered(c: &mut Caller<'_, CoreState>, name: &str) -> Option<i32> {
+    if !c.data().abi.in_callback {
+        return None;
+    }
+    c.data_mut().abi.last_error = format!(
+        "{name}: called from inside the guest's allocator while the host is running `fetch` for the guest; ABI calls cannot be made from there"
+    );
+    Some(codes::ERR_REENTRANT)
+}
+
 /// A call's status for the guest; a failure's message is kept for `last_error`.
 fn status(c: &mut Caller<'_, CoreState>, r: Result<i32, memory::CallError>) -> i32 {
     match r {
@@ -50,6 +65,9 @@ fn status(c: &mut Caller<'_, CoreState>, r: Result<i32, memory::CallError>) -> i
 macro_rules! sync_fn {
     ($linker:ident, $name:literal, $f:path, ($($arg:ident: $ty:ty),*)) => {
         $linker.func_wrap(MODULE, $name, |mut c: Caller<'_, CoreState>, $($arg: $ty),*| -> i32 {
+            if let Some(code) = reentered(&mut c, $name) {
+                return code;
+            }
             let r = $f(&mut c, $($arg),*);
             status(&mut c, r)
         })?;
@@ -60,6 +78,9 @@ macro_rules! async_fn {
     ($linker:ident, $name:literal, $f:path, ($($arg:ident: $ty:ty),*)) => {
         $linker.func_wrap_async(MODULE, $name, |mut c: Caller<'_, CoreState>, ($($arg,)*): ($($ty,)*)| {
             Box::new(async move {
+                if let Some(code) = reentered(&mut c, $name) {
+                    return Ok(code);
+                }
                 let r = $f(&mut c, $($arg),*).await;
                 Ok(status(&mut c, r))
             })
@@ -70,7 +91,9 @@ macro_rules! async_fn {
 /// Adds every ABI function to the linker. Modules that do not import them are
 /// unaffected.
 pub(crate) fn add_to_linker(linker: &mut Linker<CoreState>) -> wasmtime::Result<()> {
-    linker.func_wrap(MODULE, "version", || -> i32 { 1 })?;
+    linker.func_wrap(MODULE, "version", |mut c: Caller<'_, CoreState>| -> i32 {
+        reentered(&mut c, "version").unwrap_or(1)
+    })?;
     sync_fn!(linker, "request_new", request::request_new, (mp: i32, ml: i32, up: i32, ul: i32));
     sync_fn!(linker, "request_header", request::request_header, (h: i32, np: i32, nl: i32, vp: i32, vl: i32));
     sync_fn!(linker, "request_option", request::request_option, (h: i32, option: i32, value: i64));
@@ -85,6 +108,20 @@ pub(crate) fn add_to_linker(linker: &mut Linker<CoreState>) -> wasmtime::Result<
     async_fn!(linker, "body_read", response::body_read, (h: i32, ptr: i32, cap: i32, timeout: i64));
     sync_fn!(linker, "close", response::close, (h: i32));
     sync_fn!(linker, "last_error", response::last_error, (ptr: i32, cap: i32));
-    async_fn!(linker, "fetch", fetch::fetch, (mp: i32, ml: i32, up: i32, ul: i32, hp: i32, hl: i32, bp: i32, bl: i32, rp: i32));
+    // Not `async_fn!`: a timeout or `exit` inside the guest's allocator must end the run
+    // (an `Err` here), not come back to the guest as a status.
+    linker.func_wrap_async(
+        MODULE,
+        "fetch",
+        |mut c: Caller<'_, CoreState>, args: (i32, i32, i32, i32, i32, i32, i32, i32, i32)| {
+            Box::new(async move {
+                if let Some(code) = reentered(&mut c, "fetch") {
+                    return Ok(code);
+                }
+                let r = fetch::fetch(&mut c, args).await?;
+                Ok(status(&mut c, r))
+            })
+        },
+    )?;
     Ok(())
 }

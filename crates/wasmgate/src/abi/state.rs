@@ -121,6 +121,9 @@ pub(crate) struct AbiState {
     pub(crate) handles: BTreeMap<i32, Slot>,
     next: i32,
     pub(crate) last_error: String,
+    /// Set while the host runs guest code on behalf of an ABI call (the allocator during
+    /// `fetch`); every ABI call made meanwhile fails with `ERR_REENTRANT`.
+    pub(crate) in_callback: bool,
     /// Woken whenever any request makes progress, so `poll` can wait on all at once.
     pub(crate) notify: Arc<Notify>,
     /// Tasks of closed handles, aborted but perhaps not yet wound down.
@@ -134,6 +137,7 @@ impl AbiState {
             handles: BTreeMap::new(),
             next: 1,
             last_error: String::new(),
+            in_callback: false,
             notify: Arc::new(Notify::new()),
             cancelled: Vec::new(),
         }
