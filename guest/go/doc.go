@@ -23,17 +23,21 @@
 //	}
 //
 // For a client of your own: &http.Client{Transport: &wasmgate.Transport{}}. For a
-// transport built elsewhere (SDKs often make their own &http.Transport{…} or clone
-// http.DefaultTransport): &http.Client{Transport: wasmgate.Use(t)}.
+// transport built elsewhere (SDKs often make their own &http.Transport{…}):
+// &http.Client{Transport: wasmgate.Use(t)}.
 //
 // # What is intercepted
 //
 // Install covers http.Get & co., http.DefaultClient and http.DefaultTransport. With
 // mainline Go it registers wasmgate for http and https on net/http's default
 // *http.Transport (RegisterProtocol), so http.DefaultTransport stays a
-// *http.Transport; clients without a Transport of their own use it. Clones of it and
-// transports built from scratch are not covered (Go's Clone drops registered
-// protocols) until passed through Use. With TinyGo, whose http.Transport is an empty
+// *http.Transport; clients without a Transport of their own use it. Clones of it taken
+// after Install go through the host too: Go's Clone drops registered protocols but
+// copies DialContext and DialTLSContext, which Install points at in-memory
+// connections whose HTTP/1.1 requests are read back and sent through a Transport (the
+// destination is the dialled host:port, never a Host header; failures keep their
+// *Error; see README.md). Transports built from scratch, and clones whose dialers are
+// replaced, are not covered until passed through Use. With TinyGo, whose http.Transport is an empty
 // struct, Install sets http.DefaultTransport and http.DefaultClient.Transport to a
 // *Transport, and a client needs its Transport field set: TinyGo's http.Client
 // ignores http.DefaultTransport. TinyGo's client also hands requests straight to the

@@ -18,13 +18,24 @@ var (
 // registers wasmgate's Transport for http and https on net/http's default
 // *http.Transport (see Use), also when http.DefaultTransport was wrapped before, so
 // http.DefaultTransport stays a *http.Transport, and http.Get, http.DefaultClient and
-// every client without a Transport of its own go through the host. Clones of it do
-// not (Go's Clone drops registered protocols): pass them through Use. It is
-// idempotent. Call it at the start of main.
+// every client without a Transport of its own go through the host.
+//
+// Clones of it (http.DefaultTransport.(*http.Transport).Clone(), taken after Install)
+// go through the host too, over its dialers: Install sets DialContext and
+// DialTLSContext, which Clone copies, to in-memory connections on which the
+// transport's HTTP/1.1 requests are read back and sent through a *Transport. The
+// destination is always the dialled host:port (never a Host header); a request that
+// fails there (a denial, say) fails with the *Error wrapped by net/http; Response.Proto
+// is HTTP/1.1 whatever the host used. Install also sets the default transport's Proxy
+// to nil and ForceAttemptHTTP2 to false (the host makes every connection and
+// negotiates HTTP/2 itself). A clone whose DialContext is replaced afterwards, or a
+// transport built from scratch, needs Use. It is idempotent. Call it at the start of
+// main.
 func Install() {
 	installOnce.Do(func() {
 		if stdDefault != nil {
 			rt := Use(stdDefault)
+			routeClones(stdDefault, &Transport{})
 			if rt != http.RoundTripper(stdDefault) && http.DefaultTransport == http.RoundTripper(stdDefault) {
 				// http and https were taken on it: replace it outright rather than
 				// let requests bypass the host.
@@ -45,7 +56,8 @@ func Install() {
 // for them (HTTP/2 set up by earlier use, or an earlier Use), Use returns a new
 // *Transport instead, which sends the same way. A nil t gets a new *Transport.
 //
-// Typical use, for a transport built from scratch or a clone:
+// Typical use, for a transport built from scratch or one an SDK made (a clone of
+// http.DefaultTransport taken after Install needs no Use, but takes it):
 //
 //	client := &http.Client{Transport: wasmgate.Use(&http.Transport{MaxIdleConns: 10})}
 //	client := &http.Client{Transport: wasmgate.Use(http.DefaultTransport.(*http.Transport).Clone())}

@@ -11,7 +11,8 @@ import (
 // registered with RegisterProtocol before it dials anything. Registering wasmgate's
 // Transport for "http" and "https" therefore routes a transport's requests through the
 // host while http.DefaultTransport stays a *http.Transport, so code that type-asserts
-// it keeps working. (Clone does not copy registered protocols, so a clone needs Use.)
+// it keeps working. (Clone does not copy registered protocols; clones of the default
+// transport reach the host over its dialers instead, see bridge.go.)
 
 // register makes t hand http and https requests to rt. It reports false if t already
 // has a RoundTripper for one of them (RegisterProtocol would panic; wasmgate's own

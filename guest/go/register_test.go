@@ -43,18 +43,41 @@ func TestRegisterRoutesBothSchemes(t *testing.T) {
 	}
 }
 
-// Go's Clone copies exported fields only, not registered protocols: a clone of an
-// Install-ed http.DefaultTransport needs Use (documented in README.md). If a Go
-// release changes this, the README can say clones are covered.
-func TestCloneDoesNotCarryRegisteredProtocols(t *testing.T) {
+// Go's Clone copies exported fields only, not registered protocols, so Install also
+// points the dialers, which Clone copies, at the bridge (bridge.go): a clone of the
+// Install-ed default transport reaches wasmgate over them, while the transport itself
+// keeps using its registered RoundTripper. If a Go release makes Clone copy registered
+// protocols, clones no longer need the bridge (README.md says why it is there).
+func TestClonesReachWasmgateOverTheDialers(t *testing.T) {
 	tr := &http.Transport{}
-	rt := &fakeRT{}
-	register(tr, rt)
-	clone := tr.Clone()
-	if !register(clone, rt) {
+	registered := &fakeRT{}
+	register(tr, registered)
+	bridgedRT := &handlerRT{fn: func(r *http.Request) (*http.Response, error) { return textResponse(r, 200, "ok"), nil }}
+	routeClones(tr, bridgedRT)
+
+	if !register(tr.Clone(), &fakeRT{}) {
 		t.Fatal("the clone already had http/https registered: Go's Clone now copies them; update README.md")
 	}
-	if clone.TLSNextProto == nil {
-		t.Error("the clone lost the empty TLSNextProto that keeps HTTP/2 from registering")
+	clone := tr.Clone()
+	if clone.TLSNextProto == nil || len(clone.TLSNextProto) != 0 || clone.ForceAttemptHTTP2 || clone.Proxy != nil {
+		t.Error("the clone may negotiate HTTP/2 or use a proxy")
+	}
+	clone.MaxIdleConns = 7 // an SDK's tuning changes nothing
+	for _, u := range []string{"http://example.com/a", "https://example.com/b"} {
+		resp, err := (&http.Client{Transport: clone}).Get(u)
+		if err != nil {
+			t.Fatalf("%s through the clone: %v", u, err)
+		}
+		resp.Body.Close()
+		if got := bridgedRT.last().URL.String(); got != u {
+			t.Errorf("the bridge sent %s, want %s", got, u)
+		}
+	}
+	req, _ := http.NewRequest("GET", "http://example.com/", nil)
+	if _, err := tr.RoundTrip(req); !errors.Is(err, errFake) {
+		t.Errorf("the transport itself: err = %v, want its registered RoundTripper's", err)
+	}
+	if bridgedRT.count() != 2 || registered.n != 1 {
+		t.Errorf("bridge saw %d, registered RoundTripper %d; want 2 and 1", bridgedRT.count(), registered.n)
 	}
 }

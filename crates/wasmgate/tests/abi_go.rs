@@ -400,9 +400,9 @@ async fn resp_proto_is_the_version_on_the_wire() {
 }
 
 /// Mainline Go: after `Install` the default transport stays a `*http.Transport` and
-/// routes through wasmgate; `Use` brings in transports built from scratch and clones;
-/// a bare clone bypasses wasmgate (Go's `Clone` drops registered protocols), as the
-/// README says.
+/// routes through wasmgate; `Use` brings in transports built from scratch; a bare
+/// clone of the default transport goes through wasmgate too, over the dialers
+/// `Install` sets (Go's `Clone` drops registered protocols but copies those).
 #[tokio::test(flavor = "multi_thread")]
 async fn install_and_use_route_std_transports_through_wasmgate() {
     let server = TestServer::http();
@@ -414,15 +414,128 @@ async fn install_and_use_route_std_transports_through_wasmgate() {
         .has_line("default: status 200")
         .has_line("use-new: status 200")
         .has_line("use-nil: status 200")
-        .has_line("use-clone: status 200");
-    assert!(
-        ran.stdout
-            .lines()
-            .any(|l| l.starts_with("bare-clone: error other ")),
-        "{}",
-        ran.stdout
-    );
-    assert_eq!(ran.events.len(), 4, "{:?}", ran.events);
-    assert_eq!(server.stats().requests.load(Ordering::SeqCst), 4);
+        .has_line("use-clone: status 200")
+        .has_line("bare-clone: status 200");
+    assert_eq!(ran.events.len(), 5, "{:?}", ran.events);
+    for e in &ran.events {
+        assert_eq!(e.origin, Origin::HostAbi);
+        assert_eq!(e.url, server.url("/hello"));
+        assert_eq!(e.status, Some(200));
+    }
+    assert_eq!(server.stats().requests.load(Ordering::SeqCst), 5);
     assert!(!ran.stderr.contains("HTTP/2"), "{}", ran.stderr);
+}
+
+/// Clones of the default transport taken after `Install`, bare and tuned, without
+/// `Use`: GET, a streamed POST echoed back, 20 requests on kept-alive connections,
+/// and a denial on a reused connection, which arrives once, as the typed error.
+#[tokio::test(flavor = "multi_thread")]
+async fn clones_of_the_default_transport_go_through_wasmgate() {
+    let server = TestServer::http();
+    let size: usize = 3 * 1024 * 1024 + 7;
+    // /headers is left out of the policy: the denied request.
+    let ran = Run {
+        rules: vec![server.url("/hello"), server.url("/echo")],
+        max_memory: None,
+    }
+    .go("httpclient", &["clones", &server.base(), &size.to_string()])
+    .await;
+    ran.ok();
+    let denial = format!("denied GET {}", server.url("/headers"));
+    for name in ["bare-clone", "tuned-clone"] {
+        ran.has_line(&format!(
+            "{name} get: status 200 body hello from the test server"
+        ))
+        .has_line(&format!("{name} post: status 200 echoed {size} same true"))
+        .has_line(&format!("{name} denied-is-denied: true"));
+        // One connection per clone, kept alive: every one of the 20 GETs reuses it.
+        ran.has_line(&format!("{name} seq: ok 20 reused 20"));
+        let line = ran
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} denied: ")))
+            .unwrap();
+        assert!(
+            line.starts_with(&format!("{name} denied: error -20 {denial}")),
+            "{line}"
+        );
+    }
+    // Every request the program made, once, in order; the server saw the allowed ones.
+    let mut want = Vec::new();
+    for _ in 0..2 {
+        want.push(("GET", server.url("/hello"), Decision::Allowed));
+        want.push(("POST", server.url("/echo"), Decision::Allowed));
+        want.extend((0..20).map(|_| ("GET", server.url("/hello"), Decision::Allowed)));
+        want.push(("GET", server.url("/headers"), Decision::Denied));
+    }
+    let got: Vec<_> = ran
+        .events
+        .iter()
+        .map(|e| (e.method.as_str(), e.url.clone(), e.decision))
+        .collect();
+    assert_eq!(got, want);
+    assert!(ran.events.iter().all(|e| e.origin == Origin::HostAbi));
+    let posts: Vec<_> = ran.events.iter().filter(|e| e.method == "POST").collect();
+    assert!(
+        posts
+            .iter()
+            .all(|e| e.bytes_out == size as u64 && e.bytes_in == size as u64),
+        "{posts:?}"
+    );
+    assert_eq!(server.stats().requests.load(Ordering::SeqCst), 44);
+    assert_eq!(
+        server.stats().body_bytes.load(Ordering::SeqCst),
+        2 * size as u64
+    );
+}
+
+/// A bare clone reaches an https server: the transport takes the bridge's connection
+/// for TLS already done (`DialTLSContext`), and the host does the TLS with the CA it
+/// was given.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clone_reaches_https_servers_with_the_hosts_tls() {
+    let dir =
+        std::env::temp_dir().join(format!("wasmgate-abi-go-clone-tls-{}", std::process::id()));
+    let ca = wasmgate_test_support::TestCa::new(&dir);
+    let tls = TestServer::https(ca.server_config.clone());
+    let wasm = tokio::task::spawn_blocking(|| go_guest("httpclient"))
+        .await
+        .unwrap();
+    let events = Arc::new(Collect::default());
+    let runner = wasmgate::Runner::builder()
+        .cache_dir(wasmgate_test_support::test_cache_dir())
+        .policy(wasmgate_policy::Policy::new(
+            vec![wasmgate_policy::AllowRule::parse(&tls.base()).unwrap()],
+            vec![],
+            wasmgate_policy::Limits::default(),
+        ))
+        .ca_file(&ca.ca_pem)
+        .event_sink(events.clone())
+        .build()
+        .expect("runner");
+    let config = wasmgate::GuestConfig {
+        program_name: "guest.wasm".into(),
+        args: vec!["transports".into(), tls.url("/hello")],
+        stdio: wasmgate::Stdio::Capture,
+        timeout: Some(Duration::from_secs(180)),
+        ..wasmgate::GuestConfig::default()
+    };
+    let outcome = runner.run_file(&wasm, &config).await.expect("guest runs");
+    let stdout = String::from_utf8_lossy(&outcome.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    for name in ["default", "use-new", "use-nil", "use-clone", "bare-clone"] {
+        assert!(
+            stdout.lines().any(|l| l == format!("{name}: status 200")),
+            "{name}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&outcome.stderr)
+        );
+    }
+    let events = events.0.lock().unwrap().clone();
+    assert_eq!(events.len(), 5, "{events:?}");
+    for e in &events {
+        assert_eq!(e.origin, Origin::HostAbi);
+        assert_eq!(e.url, tls.url("/hello"));
+        assert_eq!(e.status, Some(200));
+    }
+    assert_eq!(tls.stats().requests.load(Ordering::SeqCst), 5);
 }

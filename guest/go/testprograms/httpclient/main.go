@@ -18,6 +18,11 @@
 //	                                        Use(nil), and (mainline Go) Use(clone of the
 //	                                        default) and the bare clone: "NAME: status S"
 //	                                        or "NAME: error CODE MESSAGE"
+//	httpclient clones BASE SIZE             (mainline Go) through a bare and a tuned clone of
+//	                                        the default transport, without Use: "NAME get:",
+//	                                        "NAME post:" (SIZE bytes to BASE/echo), "NAME seq:
+//	                                        ok N reused R" (20 GETs), "NAME denied: error CODE
+//	                                        MESSAGE" (BASE/headers), "NAME denied-is-denied:"
 //	httpclient bench URL N                  for wasmgate-bench: N sequential GETs, bodies
 //	                                        drained; ok:, body-bytes:, elapsed-ms: (3
 //	                                        decimals, the loop only, timed in the guest)
@@ -143,6 +148,8 @@ func main() {
 		fmt.Printf("status: %d\n", resp.StatusCode)
 	case "transports":
 		transports(url)
+	case "clones":
+		clones(url, number(need(rest, "clones BASE SIZE")))
 	default:
 		usage("unknown command " + cmd)
 	}
@@ -326,7 +333,7 @@ func number(s string) int64 {
 }
 
 func usage(reason string) {
-	fmt.Fprintln(os.Stderr, "usage: httpclient get|headers|post|download|seq|concurrent|timeout|bench|transports URL [ARGS]")
+	fmt.Fprintln(os.Stderr, "usage: httpclient get|headers|post|download|seq|concurrent|timeout|bench|transports|clones URL [ARGS]")
 	fmt.Fprintln(os.Stderr, reason)
 	os.Exit(2)
 }
