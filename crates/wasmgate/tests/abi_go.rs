@@ -539,3 +539,45 @@ async fn a_clone_reaches_https_servers_with_the_hosts_tls() {
     }
     assert_eq!(tls.stats().requests.load(Ordering::SeqCst), 5);
 }
+
+/// Through a clone too, a large response streams in bounded guest memory, and a
+/// context deadline cancels the request in the host (net/http closes the bridge's
+/// connection).
+#[tokio::test(flavor = "multi_thread")]
+async fn through_a_clone_bodies_stream_in_bounded_memory_and_deadlines_cancel() {
+    let server = TestServer::http();
+    let size: u64 = 100 * 1024 * 1024 + 13;
+    let ran = Run::allow(server.base())
+        .max_memory(64 * 1024 * 1024)
+        .go(
+            "httpclient",
+            &[
+                "download",
+                &server.url(&format!("/chunked/{size}")),
+                "--clone",
+            ],
+        )
+        .await;
+    ran.ok()
+        .has_line("status: 200")
+        .has_line(&format!("body-bytes: {size}"));
+    assert_eq!(ran.events.len(), 1, "{:?}", ran.events);
+    assert_eq!(ran.events[0].bytes_in, size);
+
+    let ran = Run::allow(server.base())
+        .go(
+            "httpclient",
+            &["timeout", &server.url("/slow/5000"), "300", "--clone"],
+        )
+        .await;
+    ran.failed();
+    let line = ran.error_line();
+    assert!(
+        line.starts_with("error: ctx ") && line.contains("deadline exceeded"),
+        "{line}"
+    );
+    let elapsed = ran.number("elapsed-ms: ");
+    assert!((300..3000).contains(&elapsed), "took {elapsed} ms");
+    assert_eq!(ran.events.len(), 1, "{:?}", ran.events);
+    assert_eq!(ran.events[0].status, None);
+}

@@ -27,6 +27,10 @@
 //	                                        drained; ok:, body-bytes:, elapsed-ms: (3
 //	                                        decimals, the loop only, timed in the guest)
 //
+// get, headers, post, download and timeout take a last argument --clone (mainline
+// Go): they then send through a clone of the default transport instead of
+// http.DefaultClient.
+//
 // A failure prints one line "error: CODE MESSAGE" on stderr (CODE is the wasmgate ABI
 // code, from errors.As on *wasmgate.Error; "ctx" for a context error, "other"
 // otherwise) and exits 1. Bad usage exits 2.
@@ -51,6 +55,13 @@ import (
 func main() {
 	wasmgate.Install()
 	args := os.Args[1:]
+	if n := len(args); n > 0 && args[n-1] == "--clone" {
+		clone, ok := cloneDefault()
+		if !ok {
+			usage("--clone needs mainline Go")
+		}
+		client, args = &http.Client{Transport: clone}, args[:n-1]
+	}
 	if len(args) < 2 {
 		usage("need a command and a URL")
 	}
@@ -137,7 +148,7 @@ func main() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(ms)*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		resp, err := http.DefaultClient.Do(newRequest(ctx, "GET", url, nil))
+		resp, err := client.Do(newRequest(ctx, "GET", url, nil))
 		if err == nil {
 			_, err = drain(resp.Body)
 		}
@@ -154,6 +165,11 @@ func main() {
 		usage("unknown command " + cmd)
 	}
 }
+
+// client sends the requests of get, headers, post, download and timeout:
+// http.DefaultClient, or with a trailing --clone argument a client over a clone of
+// the default transport (taken after Install, without wasmgate.Use).
+var client = http.DefaultClient
 
 func concurrent(url string, n int) {
 	type result struct {
@@ -229,7 +245,7 @@ func newRequest(ctx context.Context, method, url string, body io.Reader) *http.R
 }
 
 func do(req *http.Request) *http.Response {
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		fail(err)
 	}
