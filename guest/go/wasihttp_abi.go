@@ -28,8 +28,13 @@ import "unsafe"
 // size rounded up to the payload's maximum alignment.
 
 // retArea is the return area of the calls below (56 bytes are the most any needs:
-// future-incoming-response.get).
-type retArea [8]uint64
+// future-incoming-response.get). It is made of pointer words, aligned to 8 bytes:
+// the host writes addresses of its allocations into it, and with -gc=precise a
+// collector scans only words typed as pointers.
+type retArea struct {
+	_ [0]uint64
+	w [16]unsafe.Pointer
+}
 
 func (r *retArea) ptr() unsafe.Pointer { return unsafe.Pointer(r) }
 

@@ -15,13 +15,16 @@ import "unsafe"
 // (tinygo-org/tinygo#4897, bytecodealliance/go-modules#348; open in TinyGo 0.33).
 //
 // wit-component (wasm-tools component new, which TinyGo runs) lowers imports with a
-// module's cabi_import_realloc export instead of cabi_realloc when there is one. This
-// one allocates on the same heap but also pins each allocation, so a collection
-// during the call cannot free it. Once a call has returned its result is referenced
-// from the caller's return area, so the pins are only needed during calls: the
-// transport releases them after each of its calls, and the pins made by other
-// imports (TinyGo's runtime) are bounded by pinBudget, oldest dropped first (no
-// single call allocates that much in several pieces).
+// module's cabi_import_realloc export instead of cabi_realloc when there is one.
+// This one serves results from an arena: a block allocated beforehand, outside any
+// host call, that the allocator carves up without asking the heap, so no collection
+// can run during a call at all. (A collection inside cabi_realloc is also where
+// -gc=precise loses track of the caller's stack and frees live objects: measured
+// with TinyGo 0.33, and avoided the same way.) Results live as long as anything
+// points into the arena; a new arena is started between calls once half of the
+// current one is used. A result that does not fit comes from the heap and is pinned
+// until the transport's next call returns; pins made by other imports (TinyGo's
+// runtime) are bounded by pinBudget, oldest dropped first.
 
 const pinBudget = 1 << 20
 
@@ -37,6 +40,42 @@ var importPins struct {
 
 // zeroSized is where zero-sized allocations point (8-aligned, like any result).
 var zeroSized uint64
+
+// arenaSize is the size of one arena: far more than the results of one call of the
+// transport (response headers; hosts refuse heads over 8–400 KiB, so a larger head
+// falls back to a pinned heap block).
+const arenaSize = 64 << 10
+
+var arena struct {
+	block []unsafe.Pointer // pointer words: a precise collector scans the results
+	used  uintptr
+}
+
+// refillArena starts a new arena if the current one is half used. Call it only
+// between host calls.
+func refillArena() {
+	if arena.block == nil || arena.used > arenaSize/2 {
+		arena.block = make([]unsafe.Pointer, arenaSize/unsafe.Sizeof(unsafe.Pointer(nil)))
+		arena.used = 0
+	}
+}
+
+// arenaAlloc carves n bytes aligned to align out of the arena, or returns nil.
+func arenaAlloc(n, align uintptr) unsafe.Pointer {
+	if arena.block == nil {
+		return nil
+	}
+	base := unsafe.Pointer(&arena.block[0])
+	start := arena.used
+	if off := (uintptr(base) + start) % align; off != 0 {
+		start += align - off
+	}
+	if start+n > arenaSize {
+		return nil
+	}
+	arena.used = start + n
+	return unsafe.Add(base, start)
+}
 
 // readTarget, when set, receives the next list<u8> the host allocates for: the
 // response body reader sets it to the caller's buffer around input-stream.read, so
@@ -56,13 +95,18 @@ func cabiImportRealloc(old unsafe.Pointer, oldSize, align, newSize uintptr) unsa
 	if align == 0 {
 		align = 1
 	}
-	// Words of pointer size, so a precise collector scans the block too: lists of
-	// strings hold pointers.
-	const word = unsafe.Sizeof(unsafe.Pointer(nil))
-	block := make([]unsafe.Pointer, (newSize+align-1+word-1)/word)
-	p := unsafe.Pointer(&block[0])
-	if off := uintptr(p) % align; off != 0 {
-		p = unsafe.Add(p, align-off)
+	p := arenaAlloc(newSize, align)
+	var block unsafe.Pointer
+	if p == nil {
+		// Words of pointer size, so a precise collector scans the block too: lists
+		// of strings hold pointers.
+		const word = unsafe.Sizeof(unsafe.Pointer(nil))
+		words := make([]unsafe.Pointer, (newSize+align-1+word-1)/word)
+		block = unsafe.Pointer(&words[0])
+		p = block
+		if off := uintptr(p) % align; off != 0 {
+			p = unsafe.Add(p, align-off)
+		}
 	}
 	if old != nil && oldSize > 0 {
 		n := oldSize
@@ -71,7 +115,10 @@ func cabiImportRealloc(old unsafe.Pointer, oldSize, align, newSize uintptr) unsa
 		}
 		copy(unsafe.Slice((*byte)(p), n), unsafe.Slice((*byte)(old), n))
 	}
-	importPins.list = append(importPins.list, pin{unsafe.Pointer(&block[0]), newSize})
+	if block == nil {
+		return p
+	}
+	importPins.list = append(importPins.list, pin{block, newSize})
 	importPins.bytes += newSize
 	if importPins.bytes > pinBudget {
 		drop := 0
@@ -88,9 +135,11 @@ func cabiImportRealloc(old unsafe.Pointer, oldSize, align, newSize uintptr) unsa
 	return p
 }
 
-// releaseImportPins forgets all pins. Call it only between host calls (any Go code
-// that is not cabiImportRealloc itself).
+// releaseImportPins forgets all pins and makes sure the arena has room for the next
+// call. Call it only between host calls (any Go code that is not cabiImportRealloc
+// itself).
 func releaseImportPins() {
+	refillArena()
 	for i := range importPins.list {
 		importPins.list[i] = pin{}
 	}

@@ -85,6 +85,7 @@ func (x *wasiExchange) hostErr(err error) error {
 }
 
 func (t *Transport) roundTrip(req *http.Request) (*http.Response, error) {
+	releaseImportPins() // room in the arena for the results of this request's calls
 	o, err := prepare(req)
 	if err != nil {
 		return nil, err
