@@ -12,19 +12,17 @@ import "unsafe"
 // allocates on the garbage-collected heap, and until the call returns only the host
 // knows those addresses: if a later allocation of the same call runs a collection,
 // the earlier ones are freed and handed out again, and the result is corrupt
-// (tinygo-org/tinygo#4897, bytecodealliance/go-modules#348; open in TinyGo 0.33).
+// (tinygo-org/tinygo#4897, bytecodealliance/go-modules#348; unfixed in TinyGo 0.33).
 //
 // wit-component (wasm-tools component new, which TinyGo runs) lowers imports with a
 // module's cabi_import_realloc export instead of cabi_realloc when there is one.
 // This one serves results from an arena: a block allocated beforehand, outside any
 // host call, that the allocator carves up without asking the heap, so no collection
-// can run during a call at all. (A collection inside cabi_realloc is also where
-// -gc=precise loses track of the caller's stack and frees live objects: measured
-// with TinyGo 0.33, and avoided the same way.) Results live as long as anything
-// points into the arena; a new arena is started between calls once half of the
-// current one is used. A result that does not fit comes from the heap and is pinned
-// until the transport's next call returns; pins made by other imports (TinyGo's
-// runtime) are bounded by pinBudget, oldest dropped first.
+// can run during a call at all. Results live as long as anything points into the
+// arena; a new arena is started between calls once half of the current one is used.
+// A result that does not fit comes from the heap and is pinned until the
+// transport's next call returns; pins made by other imports (TinyGo's runtime) are
+// bounded by pinBudget, oldest dropped first.
 
 const pinBudget = 1 << 20
 
