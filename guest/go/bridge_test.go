@@ -274,7 +274,7 @@ func TestBridgeFailuresKeepTheirType(t *testing.T) {
 		if !errors.As(err, &wgErr) || !IsDenied(err) || wgErr.Message != denied.Message {
 			t.Errorf("%d %s: err = %v, want the denial", i, c.method, err)
 		}
-		if !strings.Contains(fmt.Sprint(err), "connection broken: wasmgate: denied GET http://example.com/no") {
+		if !strings.Contains(fmt.Sprint(err), ": wasmgate: denied GET http://example.com/no") {
 			t.Errorf("%d: the message does not say why: %v", i, err)
 		}
 		if n := rt.count() - before; n != 1 {
