@@ -164,6 +164,11 @@ func (b *bridge) shutdown() {
 
 func (b *bridge) serve() {
 	for {
+		if c, err := b.br.Peek(1); err == nil && (c[0] < '!' || c[0] > '~') {
+			// Not a request line, which would never end.
+			b.fail(errNotHTTP)
+			return
+		}
 		req, err := http.ReadRequest(b.br)
 		if err != nil {
 			if err != io.EOF && b.ctx.Err() == nil {
@@ -243,7 +248,7 @@ func (b *bridge) outgoing(req *http.Request) (*http.Request, error) {
 		if req.RequestURI == "*" {
 			return nil, &Error{Code: ErrBadURL, Op: "bridge", Message: "the request target * cannot be sent through wasmgate"}
 		}
-		return nil, &Error{Code: ErrInvalidArgument, Op: "bridge", Message: "a proxy (Transport.Proxy) cannot be used under wasmgate: the host makes every connection, under its policy"}
+		return nil, errNoProxy
 	}
 	u, err := targetURL(b.scheme, b.addr, req.RequestURI)
 	if err != nil {
@@ -274,6 +279,10 @@ func (b *bridge) outgoing(req *http.Request) (*http.Request, error) {
 	}
 	return out.WithContext(b.ctx), nil
 }
+
+var errNoProxy = &Error{Code: ErrInvalidArgument, Op: "bridge", Message: "a proxy (Transport.Proxy) cannot be used under wasmgate: the host makes every connection, under its policy"}
+
+var errNotHTTP = &Error{Code: ErrInvalidArgument, Op: "bridge", Message: "net/http wrote no HTTP/1.1 on wasmgate's connection: a SOCKS proxy (Transport.Proxy), or a TLS handshake (DialTLSContext cleared)? The host makes every connection, and does TLS, under its policy"}
 
 // sendContinue answers Expect: 100-continue when rt starts reading the body, unless
 // the final response went first (net/http then sends the body anyway when the

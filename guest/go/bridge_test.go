@@ -328,16 +328,24 @@ func TestBridgeCancelsWhenTheCallerGivesUp(t *testing.T) {
 	}
 }
 
-func TestBridgeRefusesProxies(t *testing.T) {
+func TestBridgeRefusesProxiesAndClientTLS(t *testing.T) {
 	rt := &handlerRT{fn: echoRT}
 	tr, _ := bridged(rt)
-	proxy, _ := url.Parse("http://proxy.example:3128")
-	tr.Proxy = http.ProxyURL(proxy)
-	for _, u := range []string{"http://example.com/", "https://example.com/"} {
-		_, err := (&http.Client{Transport: tr}).Get(u)
-		if CodeOf(err) != ErrInvalidArgument || !strings.Contains(err.Error(), "proxy") {
-			t.Errorf("%s through a proxy: err = %v", u, err)
+	for _, p := range []string{"http://proxy.example:3128", "socks5://proxy.example:1080"} {
+		proxy, _ := url.Parse(p)
+		tr.Proxy = http.ProxyURL(proxy)
+		for _, u := range []string{"http://example.com/", "https://example.com/"} {
+			_, err := (&http.Client{Transport: tr}).Get(u)
+			if CodeOf(err) != ErrInvalidArgument || !strings.Contains(err.Error(), "proxy") {
+				t.Errorf("%s through %s: err = %v", u, p, err)
+			}
 		}
+	}
+	// Without DialTLSContext the transport would do TLS over the plain dialer.
+	tr, _ = bridged(rt)
+	tr.DialTLSContext = nil
+	if _, err := (&http.Client{Transport: tr}).Get("https://example.com/"); CodeOf(err) != ErrInvalidArgument || !strings.Contains(err.Error(), "TLS") {
+		t.Errorf("TLS over the plain dialer: err = %v", err)
 	}
 	if rt.count() != 0 {
 		t.Errorf("rt saw %d requests, want none", rt.count())
