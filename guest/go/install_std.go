@@ -20,17 +20,15 @@ var (
 // http.DefaultTransport stays a *http.Transport, and http.Get, http.DefaultClient and
 // every client without a Transport of its own go through the host.
 //
-// Clones of it (http.DefaultTransport.(*http.Transport).Clone(), taken after Install)
-// go through the host too, over its dialers: Install sets DialContext and
-// DialTLSContext, which Clone copies, to in-memory connections on which the
-// transport's HTTP/1.1 requests are read back and sent through a *Transport. The
-// destination is always the dialled host:port (never a Host header); a request that
-// fails there (a denial, say) fails with the *Error wrapped by net/http; Response.Proto
-// is HTTP/1.1 whatever the host used. Install also sets the default transport's Proxy
-// to nil and ForceAttemptHTTP2 to false (the host makes every connection and
-// negotiates HTTP/2 itself). A clone whose DialContext is replaced afterwards, or a
-// transport built from scratch, needs Use. It is idempotent. Call it at the start of
-// main.
+// Clones of it taken after Install (http.DefaultTransport.(*http.Transport).Clone())
+// go through the host too: Clone drops registered protocols but copies DialContext
+// and DialTLSContext, which Install points at in-memory connections whose HTTP/1.1
+// requests a *Transport sends (bridge.go; README.md says what differs: the
+// destination is the dialled host:port, failures arrive as the *Error wrapped by
+// net/http, Response.Proto is HTTP/1.1). For them Install also sets the default
+// transport's Proxy to nil and ForceAttemptHTTP2 to false. Transports built from
+// scratch, and clones whose dialers are replaced, need Use. It is idempotent. Call it
+// at the start of main.
 func Install() {
 	installOnce.Do(func() {
 		if stdDefault != nil {
