@@ -193,7 +193,8 @@ async fn put_with_a_header(b: Build) {
     );
     assert_eq!(ran.events.len(), 1, "{:?}", ran.events);
     assert_eq!(ran.events[0].method, "PUT");
-    assert_eq!(ran.events[0].bytes_out, 8);
+    // Not bytes_out: /headers answers without reading the body, so how much of it went
+    // out before the answer is a race (the POST test checks streamed bodies).
 }
 
 async fn denial_is_a_go_error_with_its_code(b: Build) {
