@@ -189,7 +189,8 @@ impl Drop for InFlight {
 
 /// The body of `/json`: a small document with a nested object and an array, for guests
 /// that decode JSON.
-pub const JSON_DOCUMENT: &str = r#"{"name":"wasmgate","version":1,"tags":["wasm","http","go"],"extra":{"ignored":true}}"#;
+pub const JSON_DOCUMENT: &str =
+    r#"{"name":"wasmgate","version":1,"tags":["wasm","http","go"],"extra":{"ignored":true}}"#;
 
 async fn route(req: Request<Incoming>, stats: Arc<ServerStats>) -> Response<Body> {
     stats.requests.fetch_add(1, Ordering::SeqCst);
