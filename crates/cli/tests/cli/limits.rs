@@ -184,3 +184,34 @@ fn mid_body_errors_show_the_guest_no_host_backtrace() {
     );
     assert!(!stderr.contains("backtrace"), "{stderr}");
 }
+
+/// The audit log's `bytes_in` is what the guest received: with the limit hit mid-body
+/// (no `content-length`), exactly the limit; within the limit, the whole body.
+#[test]
+fn audit_bytes_in_is_what_the_guest_received() {
+    const LIMIT: u64 = 1024 * 1024;
+    let server = TestServer::http();
+    for (size, code) in [(3 * LIMIT, 1), (100_000, 0)] {
+        let dir = TempDir::new();
+        let log = dir.path().join("audit.jsonl");
+        let url = server.url(&format!("/chunked/{size}"));
+        let run = wasmgate([
+            "run",
+            "--max-response-body",
+            "1M",
+            "--audit-log",
+            log.to_str().unwrap(),
+            "--allow",
+            &server.base(),
+            &http_client(),
+            "download",
+            &url,
+        ]);
+        run.expect_code(code);
+        let got = size.min(LIMIT);
+        run.stdout_has(&format!("body-bytes: {got}\n"));
+        let text = std::fs::read_to_string(&log).expect("audit log written");
+        let record: serde_json::Value = serde_json::from_str(text.trim()).expect("one record");
+        assert_eq!(record["bytes_in"], got, "{text}");
+    }
+}

@@ -100,7 +100,10 @@ pub struct ResponseBody {
     inner: hyper::body::Incoming,
     label: RequestLabel,
     max: u64,
+    /// Body bytes handed on towards the guest (never more than `max`).
     received: u64,
+    /// The limit error to raise after the part of a frame that fit was handed on.
+    pending: Option<OutboundError>,
     between_bytes: Duration,
     timer: Pin<Box<Sleep>>,
     done: bool,
@@ -129,6 +132,7 @@ impl ResponseBody {
             label,
             max,
             received: 0,
+            pending: None,
             between_bytes,
             timer: Box::pin(tokio::time::sleep(between_bytes)),
             error: None,
@@ -166,6 +170,9 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
+        if let Some(err) = this.pending.take() {
+            return this.fail(err);
+        }
         if this.done {
             return Poll::Ready(None);
         }
@@ -185,11 +192,22 @@ impl Body for ResponseBody {
             }
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    this.received += data.len() as u64;
-                    if this.received > this.max {
+                    let len = data.len() as u64;
+                    if this.received + len > this.max {
+                        // Hand the guest what fits and fail on the next poll: `received`
+                        // (the event's `bytes_in`) counts only bytes handed on.
+                        let room = this.max - this.received;
                         let hit = LimitHit::size(Limit::MaxResponseBody, this.max);
-                        return this.fail(this.label.limit(hit));
+                        let err = this.label.limit(hit);
+                        if room == 0 {
+                            return this.fail(err);
+                        }
+                        let part = data.slice(..room as usize);
+                        this.received = this.max;
+                        this.pending = Some(err);
+                        return Poll::Ready(Some(Ok(Frame::data(part))));
                     }
+                    this.received += len;
                 }
                 let deadline = tokio::time::Instant::now() + this.between_bytes;
                 this.timer.as_mut().reset(deadline);

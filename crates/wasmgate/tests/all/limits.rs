@@ -47,11 +47,24 @@ async fn response_body_limit_with_and_without_content_length() {
         .await;
     mid_body_error(&ran, "HTTP response body size exceeds limit: 1024 bytes");
     names_flag(&ran, "--max-response-body");
+    // The guest got exactly the limit, and the event says so.
+    assert!(ran.stdout.contains("body-bytes: 1024\n"), "{}", ran.stdout);
+    assert_eq!(ran.events[0].bytes_in, 1024);
+    // Within the limit, the whole body.
+    let ran = Setup::allow(rule_for(&server))
+        .limits(|l| l.max_response_body = 100_000)
+        .run(
+            Guest::HttpClient,
+            &["download", &server.url("/chunked/100000")],
+        )
+        .await;
+    assert!(matches!(ran.code, Ok(0)), "{:?} {}", ran.code, ran.stderr);
     assert!(
-        ran.events[0].bytes_in <= 64 * 1024,
+        ran.stdout.contains("body-bytes: 100000\n"),
         "{}",
-        ran.events[0].bytes_in
+        ran.stdout
     );
+    assert_eq!(ran.events[0].bytes_in, 100_000);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -408,9 +408,11 @@ impl Client {
     fn download(&self) -> Result<(), Failure> {
         let resp = await_response(self.send()?)?;
         println!("status: {}", resp.status());
-        let n = read_body(&resp, |_| {})?;
+        // Printed even when the body fails: what the guest got before the failure.
+        let mut n = 0u64;
+        let result = read_body(&resp, |chunk| n += chunk.len() as u64);
         println!("body-bytes: {n}");
-        Ok(())
+        result.map(|_| ())
     }
 
     fn seq(&self, n: u64) -> Result<(), Failure> {
