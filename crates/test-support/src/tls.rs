@@ -16,20 +16,33 @@ pub struct TestCa {
 impl TestCa {
     /// Creates the CA and server certificate; the PEM goes into `dir`.
     pub fn new(dir: &Path) -> Self {
+        Self::issue(dir, "wasmgate test CA", "localhost", true)
+    }
+
+    /// Like [`TestCa::new`], but the server certificate is for `name` only (not for
+    /// `localhost` nor 127.0.0.1): reaching the server by its address is a name mismatch.
+    /// The CA has a name of its own, so it is unrelated to [`TestCa::new`]'s.
+    pub fn for_name(dir: &Path, name: &str) -> Self {
+        Self::issue(dir, &format!("wasmgate test CA for {name}"), name, false)
+    }
+
+    fn issue(dir: &Path, ca_name: &str, name: &str, with_loopback_ip: bool) -> Self {
         let ca_key = KeyPair::generate().expect("ca key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
             .distinguished_name
-            .push(rcgen::DnType::CommonName, "wasmgate test CA");
+            .push(rcgen::DnType::CommonName, ca_name);
         let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
         let issuer = Issuer::new(ca_params, ca_key);
 
         let key = KeyPair::generate().expect("server key");
-        let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        let mut params = CertificateParams::new(vec![name.to_string()]).expect("params");
+        if with_loopback_ip {
+            params
+                .subject_alt_names
+                .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        }
         let cert = params.signed_by(&key, &issuer).expect("server cert");
 
         std::fs::create_dir_all(dir).expect("create cert dir");

@@ -16,6 +16,9 @@ use wasmgate_policy::Host;
 #[derive(Clone)]
 pub struct TlsConfig {
     connector: TlsConnector,
+    /// Whether CA files were added to the web roots (`--ca-cert`): decides the hint
+    /// for a certificate from an unknown issuer.
+    ca_given: bool,
 }
 
 impl TlsConfig {
@@ -65,6 +68,7 @@ impl TlsConfig {
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self {
             connector: TlsConnector::from(Arc::new(config)),
+            ca_given: !ca_files.is_empty(),
         })
     }
 
@@ -80,18 +84,90 @@ impl TlsConfig {
             })?,
         };
         self.connector.connect(name, stream).await.map_err(|e| {
-            let failure = match e
+            let rustls_error = e
                 .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+            match rustls_error {
+                Some(rustls::Error::InvalidCertificate(cert)) => ConnectError::Tls(
+                    TlsFailure::Certificate,
+                    certificate_message(&e.to_string(), cert, self.ca_given),
+                ),
                 Some(
-                    rustls::Error::InvalidCertificate(_)
-                    | rustls::Error::NoCertificatesPresented
+                    rustls::Error::NoCertificatesPresented
                     | rustls::Error::InvalidCertRevocationList(_),
-                ) => TlsFailure::Certificate,
-                _ => TlsFailure::Protocol,
-            };
-            ConnectError::Tls(failure, e.to_string())
+                ) => ConnectError::Tls(TlsFailure::Certificate, e.to_string()),
+                _ => ConnectError::Tls(TlsFailure::Protocol, e.to_string()),
+            }
         })
+    }
+}
+
+/// The text of a refused certificate: rustls' own words, then what they mean and,
+/// only where it is the fix, the flag to use. `--ca-cert` helps only with an unknown
+/// issuer, and only when no CA file was given yet.
+fn certificate_message(text: &str, e: &rustls::CertificateError, ca_given: bool) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        C::UnknownIssuer if ca_given => {
+            format!("{text}: it does not chain to the --ca-cert files given or to the web roots")
+        }
+        C::UnknownIssuer => {
+            format!("{text}; if the server uses a private CA, pass it with --ca-cert FILE.pem")
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+            "{text}: the certificate is not issued for the host name in the URL; use a name it is issued for"
+        ),
+        C::Expired | C::ExpiredContext { .. } => {
+            format!("{text}: the certificate has expired (or this machine's clock is wrong)")
+        }
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            format!("{text}: the certificate is not valid yet (or this machine's clock is wrong)")
+        }
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::CertificateError as C;
+
+    #[test]
+    fn only_an_unknown_issuer_without_ca_files_suggests_ca_cert() {
+        let hint = "pass it with --ca-cert";
+        let table: &[(C, bool, &str, bool)] = &[
+            (
+                C::UnknownIssuer,
+                false,
+                "if the server uses a private CA",
+                true,
+            ),
+            (
+                C::UnknownIssuer,
+                true,
+                "does not chain to the --ca-cert files",
+                false,
+            ),
+            (
+                C::NotValidForName,
+                false,
+                "not issued for the host name",
+                false,
+            ),
+            (
+                C::NotValidForName,
+                true,
+                "not issued for the host name",
+                false,
+            ),
+            (C::Expired, false, "has expired", false),
+            (C::NotValidYet, true, "not valid yet", false),
+            (C::BadSignature, false, "x", false),
+        ];
+        for (e, ca_given, says, hints) in table {
+            let msg = certificate_message("x", e, *ca_given);
+            assert!(msg.contains(says), "{e:?} {ca_given}: {msg}");
+            assert_eq!(msg.contains(hint), *hints, "{e:?} {ca_given}: {msg}");
+        }
     }
 }

@@ -86,6 +86,55 @@ fn without_ca_cert_the_certificate_is_refused_with_a_hint() {
     );
 }
 
+/// With `--ca-cert` given, an untrusted server is not told to pass one: the message says
+/// the certificate does not chain to the given files or the web roots.
+#[test]
+fn with_an_unrelated_ca_cert_the_hint_names_what_was_tried() {
+    let h = https_server();
+    let other = TempDir::new();
+    let unrelated = TestCa::for_name(other.path(), "unrelated.test");
+    let run = wasmgate([
+        "run",
+        "--ca-cert",
+        unrelated.ca_pem.to_str().unwrap(),
+        "--allow",
+        &h.server.base(),
+        &http_client(),
+        "get",
+        &h.server.url("/hello"),
+    ]);
+    run.expect_code(1)
+        .stderr_has("error: TlsCertificateError")
+        .stderr_has("UnknownIssuer")
+        .stderr_has("it does not chain to the --ca-cert files given or to the web roots")
+        .stderr_lacks("pass it with --ca-cert");
+    assert_eq!(requests(&h.server), 0);
+}
+
+/// A certificate for another name (from the CA given): said so, with no `--ca-cert`
+/// suggestion, which cannot fix it.
+#[test]
+fn a_certificate_for_another_name_is_a_name_mismatch() {
+    let dir = TempDir::new();
+    let ca = TestCa::for_name(dir.path(), "elsewhere.test");
+    let server = TestServer::https(ca.server_config.clone());
+    let run = wasmgate([
+        "run",
+        "--ca-cert",
+        ca.ca_pem.to_str().unwrap(),
+        "--allow",
+        &server.base(),
+        &http_client(),
+        "get",
+        &server.url("/hello"),
+    ]);
+    run.expect_code(1)
+        .stderr_has("error: TlsCertificateError")
+        .stderr_has("the certificate is not issued for the host name in the URL")
+        .stderr_lacks("pass it with --ca-cert");
+    assert_eq!(requests(&server), 0);
+}
+
 #[test]
 fn https_request_is_denied_without_a_rule() {
     let h = https_server();

@@ -225,7 +225,7 @@ impl fmt::Display for OutboundError {
             ),
             Detail::Tls(TlsFailure::Certificate, msg) => write!(
                 f,
-                "{m} {u} failed: TLS certificate not accepted: {msg}; if the server uses a private CA, pass it with --ca-cert FILE.pem"
+                "{m} {u} failed: TLS certificate not accepted: {msg}"
             ),
             Detail::Tls(TlsFailure::Protocol, msg) => {
                 write!(f, "{m} {u} failed: TLS handshake failed: {msg}")
