@@ -202,6 +202,34 @@ pub fn parse_duration(s: &str) -> Result<Duration, ValueError> {
 
 const SIZE_EXAMPLES: &str = "1024, 64KiB, 10MiB, 1GiB or 10MB";
 
+/// Every unit [`parse_size`] accepts (case-insensitive) with its bytes. Its error text
+/// lists them from here, so the two cannot disagree.
+const SIZE_UNITS: &[(&str, u64)] = &[
+    ("B", 1),
+    ("KiB", KIB),
+    ("MiB", MIB),
+    ("GiB", GIB),
+    ("TiB", TIB),
+    ("KB", 1_000),
+    ("MB", 1_000_000),
+    ("GB", 1_000_000_000),
+    ("TB", 1_000_000_000_000),
+    ("K", KIB),
+    ("M", MIB),
+    ("G", GIB),
+    ("T", TIB),
+];
+
+/// "expected a whole number of bytes with an optional unit B, KiB, …, G or T".
+fn expected_size() -> String {
+    let names: Vec<&str> = SIZE_UNITS.iter().map(|(name, _)| *name).collect();
+    let (last, rest) = names.split_last().expect("SIZE_UNITS is not empty");
+    format!(
+        "expected a whole number of bytes with an optional unit {} or {last}",
+        rest.join(", ")
+    )
+}
+
 /// Parses a byte count: "1024", "64KiB", "10MiB", "1GiB", also "10MB"/"10M"/"10k".
 ///
 /// Units are case-insensitive: `B`; `KiB`/`MiB`/`GiB`/`TiB` are binary
@@ -210,19 +238,15 @@ const SIZE_EXAMPLES: &str = "1024, 64KiB, 10MiB, 1GiB or 10MB";
 /// Zero is allowed (for a body limit it forbids bodies).
 pub fn parse_size(s: &str) -> Result<u64, ValueError> {
     let err = |problem: &str| ValueError::new("size", s, problem, SIZE_EXAMPLES);
-    let expected = "expected a whole number of bytes with an optional unit B, KiB, MiB, GiB, KB, MB, GB, K, M or G";
-    let (number, unit) = split_number(s).ok_or_else(|| err(expected))?;
-    let multiplier = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => KIB,
-        "m" | "mib" => MIB,
-        "g" | "gib" => GIB,
-        "t" | "tib" => TIB,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "tb" => 1_000_000_000_000,
-        _ => return Err(err(expected)),
+    let (number, unit) = split_number(s).ok_or_else(|| err(&expected_size()))?;
+    let multiplier = if unit.is_empty() {
+        1
+    } else {
+        SIZE_UNITS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(unit))
+            .map(|(_, bytes)| *bytes)
+            .ok_or_else(|| err(&expected_size()))?
     };
     number
         .checked_mul(multiplier)
@@ -341,6 +365,26 @@ mod tests {
             let got = parse_size(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(got, *want, "{input}");
         }
+    }
+
+    #[test]
+    fn every_unit_parses_and_the_error_lists_every_unit() {
+        let err = parse_size("10 parsecs").unwrap_err().to_string();
+        assert!(
+            err.contains("unit B, KiB, MiB, GiB, TiB, KB, MB, GB, TB, K, M, G or T"),
+            "{err}"
+        );
+        for (name, bytes) in SIZE_UNITS {
+            assert_eq!(parse_size(&format!("1{name}")).unwrap(), *bytes, "{name}");
+            let lower = name.to_ascii_lowercase();
+            assert_eq!(
+                parse_size(&format!("1 {lower}")).unwrap(),
+                *bytes,
+                "{lower}"
+            );
+        }
+        assert_eq!(parse_size("2TB").unwrap(), 2_000_000_000_000);
+        assert_eq!(parse_size("1TiB").unwrap(), 1 << 40);
     }
 
     #[test]
