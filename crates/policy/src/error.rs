@@ -12,6 +12,25 @@ const RULE_GRAMMAR: &str = "[METHOD[,METHOD…] ]SCHEME://HOST[:PORT][/PATH-PREF
 const RULE_EXAMPLES: &str =
     "e.g. --allow https://api.example.com or --allow 'GET,POST https://*.example.com:8443/v1'";
 
+/// Longest part of a rejected input quoted in an error, in bytes. A whole realistic
+/// rule (methods, scheme, a host name of up to 253 characters, a path prefix) fits, so
+/// a typo stays visible in context; a much longer input (a file pasted as a rule, a
+/// 10 KB host) is cut here so one bad value cannot flood the terminal or a log.
+pub(crate) const MAX_QUOTED: usize = 300;
+
+/// `s` quoted as `{s:?}`; past [`MAX_QUOTED`] bytes, the quoted start (cut at a
+/// character boundary), an ellipsis and the whole length: `"http://aaa"… (10240 bytes)`.
+pub(crate) fn quoted(s: &str) -> String {
+    if s.len() <= MAX_QUOTED {
+        return format!("{s:?}");
+    }
+    let mut end = MAX_QUOTED;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}… ({} bytes)", &s[..end], s.len())
+}
+
 /// What was wrong with an allow rule, so callers and tests can branch on the
 /// kind without parsing the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,8 +122,8 @@ impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid allow rule {:?}: {}; expected {RULE_GRAMMAR} where {}, {RULE_EXAMPLES}",
-            self.input,
+            "invalid allow rule {}: {}; expected {RULE_GRAMMAR} where {}, {RULE_EXAMPLES}",
+            quoted(&self.input),
             self.detail,
             self.where_clause()
         )

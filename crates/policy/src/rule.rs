@@ -11,7 +11,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use crate::address::canonical_ip;
-use crate::error::{RuleError, RuleErrorKind};
+use crate::error::{RuleError, RuleErrorKind, quoted};
 use crate::path_normalization::{ambiguity, is_ambiguous_path};
 use crate::target::{
     Host, RequestTarget, Scheme, parse_host_text, parse_ipv6, parse_method, parse_name,
@@ -302,7 +302,10 @@ fn parse_methods(list: &str) -> Result<Vec<String>, String> {
     let mut methods = Vec::new();
     for method in list.split(',').map(str::trim) {
         if method.is_empty() {
-            return Err(format!("method list {:?} has an empty entry", list.trim()));
+            return Err(format!(
+                "method list {} has an empty entry",
+                quoted(list.trim())
+            ));
         }
         let method = parse_method(method)?.to_ascii_uppercase();
         if !methods.contains(&method) {
@@ -328,10 +331,10 @@ fn parse_scheme(s: &str) -> Result<SchemePattern, String> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c));
     if !valid {
-        return Err(format!("{s:?} is not a valid scheme"));
+        return Err(format!("{} is not a valid scheme", quoted(s)));
     }
     if edit_distance_at_most_one(&lower, "http") || edit_distance_at_most_one(&lower, "https") {
-        return Err(format!("unknown scheme {s:?}"));
+        return Err(format!("unknown scheme {}", quoted(s)));
     }
     Ok(SchemePattern::Other(lower))
 }
@@ -393,7 +396,8 @@ fn parse_host_pattern(rest: &str) -> HostResult<'_> {
         return Err((
             SelfHost,
             format!(
-                "Spin's {host:?} host (the app itself) has no meaning in wasmgate, which runs no app to call back; write the host and port the guest should reach, e.g. http://localhost:3000"
+                "Spin's {} host (the app itself) has no meaning in wasmgate, which runs no app to call back; write the host and port the guest should reach, e.g. http://localhost:3000",
+                quoted(host)
             ),
         ));
     }
@@ -418,7 +422,8 @@ fn parse_host_pattern(rest: &str) -> HostResult<'_> {
 
 fn bad_wildcard(host: &str) -> String {
     format!(
-        "bad wildcard {host:?}: '*' may only be the whole host or a leading \"*.\" followed by a domain, as in *.example.com"
+        "bad wildcard {}: '*' may only be the whole host or a leading \"*.\" followed by a domain, as in *.example.com",
+        quoted(host)
     )
 }
 
@@ -445,7 +450,7 @@ fn cidr(ip: IpAddr, len: &str) -> Result<HostPattern, (RuleErrorKind, String)> {
         .ok_or_else(|| {
             (
                 RuleErrorKind::BadAddress,
-                format!("CIDR prefix length {len:?} is not 0-{max}"),
+                format!("CIDR prefix length {} is not 0-{max}", quoted(len)),
             )
         })?;
     Ok(HostPattern::Cidr(net.trunc()))
@@ -456,7 +461,7 @@ fn parse_port_pattern(s: &str) -> Result<PortPattern, String> {
         return Ok(PortPattern::Any);
     }
     if let Some((start, end)) = s.split_once("..") {
-        let range_err = |why: String| format!("bad port range {s:?}: {why}");
+        let range_err = |why: String| format!("bad port range {}: {why}", quoted(s));
         let start = parse_port_number(start).map_err(range_err)?;
         let end = parse_port_number(end).map_err(range_err)?;
         if start >= end {
@@ -477,12 +482,14 @@ fn parse_path_prefix(path: &str) -> Result<Option<String>, String> {
     }
     if let Some(bad) = path.chars().find(|&c| !c.is_ascii_graphic()) {
         return Err(format!(
-            "path prefix {path:?} contains {bad:?}; spaces, control and non-ASCII characters are not allowed"
+            "path prefix {} contains {bad:?}; spaces, control and non-ASCII characters are not allowed",
+            quoted(path)
         ));
     }
     if let Some(why) = ambiguity(path) {
         return Err(format!(
-            "path prefix {path:?} has {why}, so servers may resolve it differently"
+            "path prefix {} has {why}, so servers may resolve it differently",
+            quoted(path)
         ));
     }
     Ok(Some(path.to_owned()))

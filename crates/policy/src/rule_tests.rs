@@ -491,3 +491,51 @@ fn recognises_scheme_typos_only_one_edit_away() {
         assert_eq!(edit_distance_at_most_one(a, b), *want, "{a} vs {b}");
     }
 }
+
+/// A 10 KB rule, whatever part of it is long, is quoted only up to
+/// [`crate::error::MAX_QUOTED`] bytes, with an ellipsis and its length.
+#[test]
+fn long_rules_are_quoted_only_in_part() {
+    use crate::error::MAX_QUOTED;
+    let long = "a".repeat(10_000);
+    let table: &[(String, RuleErrorKind)] = &[
+        (format!("http://{long}.example.com"), BadHost),
+        (format!("http://example.com/{long} x"), BadPath),
+        (format!("GET,,{long} http://example.com"), BadMethod),
+        (format!("h{long}!://example.com"), BadScheme),
+        (format!("http://example.com:1..{long}"), BadPort),
+        (
+            format!("http://example.com:{}", "9".repeat(10_000)),
+            BadPort,
+        ),
+        (format!("http://*{long}"), BadWildcard),
+        (long.clone(), MissingScheme),
+    ];
+    for (input, kind) in table {
+        let Err(err) = AllowRule::parse(input) else {
+            panic!("the {kind:?} case parsed")
+        };
+        assert_eq!(err.kind(), *kind, "{}", &err.to_string()[..800]);
+        let msg = err.to_string();
+        let start = format!(
+            "invalid allow rule {:?}… ({} bytes): ",
+            &input[..MAX_QUOTED],
+            input.len()
+        );
+        assert!(msg.starts_with(&start), "{}", &msg[..msg.len().min(800)]);
+        // The rule and at most one quoted part of it, plus the grammar and examples.
+        assert!(
+            msg.len() < 3 * MAX_QUOTED + 500,
+            "{} bytes: {msg}",
+            msg.len()
+        );
+        assert_eq!(err.input(), input.trim(), "the error keeps the whole rule");
+    }
+    // A rule within the bound is quoted whole.
+    let err = AllowRule::parse("htp://example.com").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid allow rule \"htp://example.com\": "),
+        "{err}"
+    );
+}

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::error::TargetError;
+use crate::error::{TargetError, quoted};
 
 /// The longest DNS name (RFC 1035), so absurd hosts fail here, not in DNS.
 const MAX_NAME_LEN: usize = 253;
@@ -255,12 +255,12 @@ pub(crate) fn parse_port_number(s: &str) -> Result<u16, String> {
         return Err("empty port after ':'".into());
     }
     if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("port {s:?} is not a number"));
+        return Err(format!("port {} is not a number", quoted(s)));
     }
     match s.parse::<u32>() {
         Ok(0) => Err("port 0 cannot be dialled; ports are 1-65535".into()),
         Ok(n) if n <= u32::from(u16::MAX) => Ok(n as u16),
-        _ => Err(format!("port {s} is out of range 1-65535")),
+        _ => Err(format!("port {} is out of range 1-65535", quoted(s))),
     }
 }
 
@@ -284,7 +284,8 @@ pub(crate) fn parse_host_text(host: &str) -> Result<Host, String> {
 pub(crate) fn parse_name(name: &str) -> Result<String, String> {
     if !name.is_ascii() {
         return Err(format!(
-            "host {name:?} is not ASCII; write its punycode form (xn--…)"
+            "host {} is not ASCII; write its punycode form (xn--…)",
+            quoted(name)
         ));
     }
     let lower = name.to_ascii_lowercase();
@@ -292,26 +293,29 @@ pub(crate) fn parse_name(name: &str) -> Result<String, String> {
         .chars()
         .find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
     {
-        return Err(format!("host {name:?} contains {bad:?}"));
+        return Err(format!("host {} contains {bad:?}", quoted(name)));
     }
     if lower.len() > MAX_NAME_LEN {
         return Err(format!(
-            "host {name:?} is longer than {MAX_NAME_LEN} characters"
+            "host {} is longer than {MAX_NAME_LEN} characters",
+            quoted(name)
         ));
     }
     for label in lower.split('.') {
         if label.is_empty() {
-            return Err(format!("host {name:?} has an empty label"));
+            return Err(format!("host {} has an empty label", quoted(name)));
         }
         if label.len() > MAX_LABEL_LEN {
             return Err(format!(
-                "host {name:?} has a label longer than {MAX_LABEL_LEN} characters"
+                "host {} has a label longer than {MAX_LABEL_LEN} characters",
+                quoted(name)
             ));
         }
     }
     if looks_numeric(lower.rsplit('.').next().unwrap_or_default()) {
         return Err(format!(
-            "host {name:?} looks like an IP address but is not a dotted IPv4 address a.b.c.d"
+            "host {} looks like an IP address but is not a dotted IPv4 address a.b.c.d",
+            quoted(name)
         ));
     }
     Ok(lower)
