@@ -130,6 +130,12 @@ pub(crate) fn build_once(
     // Built under a private name and renamed: another test process may be reading
     // the previous build.
     let tmp = out_dir.join(format!("{name}.{}.tmp{ext}", std::process::id()));
+    // Another test process built it from the same sources: reuse that build (each test
+    // binary is its own process, and a TinyGo build takes up to a minute).
+    if newer_than_sources(&path) {
+        built.insert(key, path.clone());
+        return path;
+    }
     let out = make(&package, &tmp).output().expect("run the Go build");
     assert!(
         out.status.success(),
@@ -145,4 +151,26 @@ pub(crate) fn build_once(
     std::fs::rename(&tmp, &path).expect("move the built Go program into place");
     built.insert(key, path.clone());
     path
+}
+
+/// Whether `output` exists and is newer than every file of the Go module `guest/go`
+/// (sources, go.mod, the WIT package): then a build now would produce the same thing.
+fn newer_than_sources(output: &Path) -> bool {
+    let Ok(built) = std::fs::metadata(output).and_then(|m| m.modified()) else {
+        return false;
+    };
+    fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+        let mut latest = std::fs::metadata(dir).ok()?.modified().ok()?;
+        for e in std::fs::read_dir(dir).ok()?.flatten() {
+            let meta = e.metadata().ok()?;
+            let t = if meta.is_dir() {
+                newest(&e.path())?
+            } else {
+                meta.modified().ok()?
+            };
+            latest = latest.max(t);
+        }
+        Some(latest)
+    }
+    newest(&go_module_dir()).is_some_and(|sources| sources < built)
 }
