@@ -40,6 +40,9 @@ step "clippy: guest/rust (wasm32-wasip1 and wasm32-wasip2)"
     CARGO_TARGET_DIR="$root/target/rust-guests" cargo clippy --target wasm32-wasip1 --examples -- -D warnings &&
     CARGO_TARGET_DIR="$root/target/rust-guests" cargo clippy --target wasm32-wasip2 --examples -- -D warnings)
 
+step "fuzz smoke: build every target in fuzz/, run each for a few seconds"
+bash scripts/fuzz-smoke.sh 5
+
 step "cargo test --workspace"
 cargo test --workspace
 

@@ -55,7 +55,13 @@ pub(crate) struct LimitsSection {
 pub(crate) fn load(path: &Path) -> Result<ConfigFile, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-    let mut file: ConfigFile = toml::from_str(&text).map_err(|e| {
+    parse(&text, path)
+}
+
+/// Parses the text of the config file at `path` (named in messages; relative paths in
+/// it are made relative to its folder).
+pub(crate) fn parse(text: &str, path: &Path) -> Result<ConfigFile, String> {
+    let mut file: ConfigFile = toml::from_str(text).map_err(|e| {
         format!(
             "invalid config file {}: {}; see the \"Config file\" section of the README for the format",
             path.display(),

@@ -12,6 +12,13 @@ pub use exit::ExitCodeKind;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// For the fuzz targets in fuzz/ only (not an API): the config-file path of `wasmgate
+/// run` (TOML → ConfigFile → validated plan) on `text`, as if passed with `--config`.
+#[doc(hidden)]
+pub fn check_config_text(text: &str) -> Result<(), String> {
+    commands::run::check_config_text(text)
+}
+
 /// Parses the command line, runs the subcommand and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {

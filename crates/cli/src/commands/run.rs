@@ -134,6 +134,11 @@ impl RunCommand {
 
     fn plan(self) -> Result<Plan, String> {
         let file = config::load_optional(self.config.as_deref())?;
+        self.plan_with(file)
+    }
+
+    /// The plan from an already parsed config file and these flags.
+    fn plan_with(self, file: ConfigFile) -> Result<Plan, String> {
         let rules = config::allow_rules(&file, &self.allow)?;
         let cidrs = file
             .allow_cidr
@@ -203,6 +208,19 @@ impl RunCommand {
             },
         })
     }
+}
+
+/// For fuzz/: `wasmgate run --config FILE guest.wasm` up to the validated plan, with
+/// `text` as the file's contents. Ok or the error message `run` would print.
+pub(crate) fn check_config_text(text: &str) -> Result<(), String> {
+    let path = Path::new("/fuzz/wasmgate.toml");
+    let file = config::parse(text, path)?;
+    let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(["wasmgate", "run", "guest.wasm"])
+        .map_err(|e| e.to_string())?;
+    let crate::cli::Command::Run(cmd) = cli.command else {
+        unreachable!("parsed as `run`")
+    };
+    cmd.plan_with(file).map(drop)
 }
 
 /// Defaults, then the config file's `[limits]`, then flags.
