@@ -1,7 +1,7 @@
 //! What the user sees on stderr: request lines, denials with their fix, and error chains.
 
 use std::io::Write;
-use wasmgate::{Decision, EventSink, RequestEvent};
+use wasmgate::{Cancellation, Decision, EventSink, RequestEvent, RunEnd};
 
 /// Prints denials and failures always, and one line per request with `-v`.
 pub(crate) struct StderrReporter {
@@ -10,6 +10,12 @@ pub(crate) struct StderrReporter {
 
 impl EventSink for StderrReporter {
     fn on_request(&self, e: &RequestEvent) {
+        // Requests the end of the run cancelled get one line for all (`on_run_end`);
+        // each still has its own audit record.
+        let cancellation = e.error.as_ref().and_then(|err| err.cancellation());
+        if cancellation.is_some_and(Cancellation::at_run_end) {
+            return;
+        }
         let line = match (&e.error, self.verbose) {
             (Some(err), false) => format!("wasmgate: {err}"),
             (Some(err), true) => format!("wasmgate: {}", with_details(&err.to_string(), e)),
@@ -29,10 +35,30 @@ impl EventSink for StderrReporter {
             ),
             (None, false) => return,
         };
-        // One write per line, so it does not interleave with other writers.
-        let _ = std::io::stderr()
-            .lock()
-            .write_all(format!("{line}\n").as_bytes());
+        write_line(&line);
+    }
+
+    fn on_run_end(&self, end: &RunEnd) {
+        write_line(&run_end_line(end));
+    }
+}
+
+/// One write per line, so it does not interleave with other writers.
+fn write_line(line: &str) {
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(format!("{line}\n").as_bytes());
+}
+
+/// `wasmgate: 1000 requests were still open when the guest exited; they were cancelled`.
+fn run_end_line(end: &RunEnd) -> String {
+    let when = match end.cause {
+        Cancellation::TimedOut => "--timeout fired",
+        _ => "the guest exited",
+    };
+    match end.cancelled {
+        1 => format!("wasmgate: 1 request was still open when {when}; it was cancelled"),
+        n => format!("wasmgate: {n} requests were still open when {when}; they were cancelled"),
     }
 }
 
@@ -94,6 +120,29 @@ mod tests {
             bytes_out: 0,
             duration: Duration::from_millis(7),
             error: None,
+        }
+    }
+
+    #[test]
+    fn run_end_is_one_line_with_a_count() {
+        let table: &[(Cancellation, u64, &str)] = &[
+            (
+                Cancellation::GuestExited,
+                1000,
+                "wasmgate: 1000 requests were still open when the guest exited; they were cancelled",
+            ),
+            (
+                Cancellation::TimedOut,
+                1,
+                "wasmgate: 1 request was still open when --timeout fired; it was cancelled",
+            ),
+        ];
+        for (cause, cancelled, want) in table {
+            let end = RunEnd {
+                cause: *cause,
+                cancelled: *cancelled,
+            };
+            assert_eq!(run_end_line(&end), *want);
         }
     }
 

@@ -17,5 +17,7 @@ mod exit_codes;
 mod https;
 #[path = "cli/limits.rs"]
 mod limits;
+#[path = "cli/run_end.rs"]
+mod run_end;
 #[path = "cli/verbose_and_audit.rs"]
 mod verbose_and_audit;

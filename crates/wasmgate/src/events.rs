@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::fmt;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -101,12 +102,53 @@ impl RequestEvent {
 pub trait EventSink: Send + Sync {
     /// Receives one finished request.
     fn on_request(&self, event: &RequestEvent);
+
+    /// Receives, once at the end of a run and only if there were any, how many requests
+    /// were still open when the run ended. Each of them also came to
+    /// [`on_request`](Self::on_request), with a [`Cancellation`] saying why.
+    fn on_run_end(&self, _end: &RunEnd) {}
+}
+
+/// Why a request was cancelled before it completed (error kind `cancelled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cancellation {
+    /// The guest dropped (closed) the request while it was in flight.
+    ByGuest,
+    /// It was still open when the guest exited (returned, called `exit` or trapped).
+    GuestExited,
+    /// It was still open when the run's `--timeout` fired.
+    TimedOut,
+}
+
+impl Cancellation {
+    /// True for the cancellations the end of a run causes (not the guest's own).
+    pub fn at_run_end(self) -> bool {
+        self != Cancellation::ByGuest
+    }
+}
+
+/// Requests still open when a run ended: reported once, with their number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunEnd {
+    /// How the run ended: [`Cancellation::GuestExited`] or [`Cancellation::TimedOut`].
+    pub cause: Cancellation,
+    /// How many requests it cancelled.
+    pub cancelled: u64,
+}
+
+/// One run's end, as the requests still open then see it.
+#[derive(Default)]
+struct RunState {
+    ending: Mutex<Option<Cancellation>>,
+    cancelled_at_end: AtomicU64,
 }
 
 /// Fan-out of events to every subscriber.
 #[derive(Clone, Default)]
 pub struct EventHub {
     sinks: Vec<Arc<dyn EventSink>>,
+    run: Arc<RunState>,
 }
 
 impl EventHub {
@@ -119,6 +161,49 @@ impl EventHub {
     pub fn emit(&self, event: &RequestEvent) {
         for sink in &self.sinks {
             sink.on_request(event);
+        }
+    }
+
+    /// The same subscribers with a run end of its own, for one run.
+    pub(crate) fn for_run(&self) -> EventHub {
+        EventHub {
+            sinks: self.sinks.clone(),
+            run: Arc::default(),
+        }
+    }
+
+    /// The run is ending by `cause`: requests dropped unfinished from now on were
+    /// cancelled by it, not by the guest. The first cause set stays.
+    pub(crate) fn end_run(&self, cause: Cancellation) {
+        let mut ending = self.run.ending.lock().unwrap_or_else(|p| p.into_inner());
+        ending.get_or_insert(cause);
+    }
+
+    /// Why a request dropped unfinished now was cancelled (counting run-end ones).
+    pub(crate) fn cancellation(&self) -> Cancellation {
+        let ending = *self.run.ending.lock().unwrap_or_else(|p| p.into_inner());
+        match ending {
+            Some(cause) => {
+                self.run.cancelled_at_end.fetch_add(1, Ordering::SeqCst);
+                cause
+            }
+            None => Cancellation::ByGuest,
+        }
+    }
+
+    /// Once the run's requests are all reported: tells the subscribers how many the
+    /// end of the run cancelled, if any.
+    pub(crate) fn report_run_end(&self) {
+        let Some(cause) = *self.run.ending.lock().unwrap_or_else(|p| p.into_inner()) else {
+            return;
+        };
+        let cancelled = self.run.cancelled_at_end.load(Ordering::SeqCst);
+        if cancelled == 0 {
+            return;
+        }
+        let end = RunEnd { cause, cancelled };
+        for sink in &self.sinks {
+            sink.on_run_end(&end);
         }
     }
 }

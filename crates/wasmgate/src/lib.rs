@@ -39,7 +39,7 @@ pub use cache::{
     CacheEntry, CacheOutcome, DEFAULT_CACHE_MAX_SIZE, cache_entries, clear_cache, default_cache_dir,
 };
 pub use error::{Error, ErrorKind};
-pub use events::{Decision, EventSink, JsonlAuditLog, Origin, RequestEvent};
+pub use events::{Cancellation, Decision, EventSink, JsonlAuditLog, Origin, RequestEvent, RunEnd};
 pub use kind::{WasmKind, detect};
 pub use outbound::{
     GuestTimeouts, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, Resolve,

@@ -5,7 +5,7 @@ use crate::abi::CoreState;
 use crate::cache::{CacheOutcome, Compiled, ModuleCache};
 use crate::component::{ComponentState, PolicyHooks};
 use crate::engine::{EpochTicker, deadline_ticks};
-use crate::events::{EventHub, EventSink};
+use crate::events::{Cancellation, EventHub, EventSink};
 use crate::kind::{WasmKind, detect};
 use crate::outbound::{OutboundClient, Resolve, SystemResolver};
 use crate::tls::TlsConfig;
@@ -113,7 +113,7 @@ impl Runner {
             self.policy.clone(),
             self.resolver.clone(),
             self.tls.clone(),
-            self.events.clone(),
+            self.events.for_run(),
         );
         let (builder, captured) = crate::wasi::builder(config)?;
         let limits = StoreLimitsBuilder::new()
@@ -122,7 +122,10 @@ impl Runner {
             .build();
         let ticks = deadline_ticks(config.timeout);
         let (compiled, cache) = self.compile(kind, bytes, name)?;
-        let run = async {
+        // The run's hub: what the end of the run cancels is counted there.
+        let events = client.events().clone();
+        let reporter = client.clone();
+        let mut run = Box::pin(async {
             match compiled {
                 Compiled::Component(c) => {
                     self.run_component(c, name, builder, client, limits, ticks)
@@ -130,16 +133,25 @@ impl Runner {
                 }
                 Compiled::Module(m) => self.run_core(m, name, builder, client, limits, ticks).await,
             }
-        };
+        });
         let status = match config.timeout {
             // The epoch deadline stops guests spinning in wasm; this stops guests blocked
             // in the host (waiting on a slow server).
-            Some(t) => match tokio::time::timeout(t, run).await {
+            Some(t) => match tokio::time::timeout(t, run.as_mut()).await {
                 Ok(r) => r,
-                Err(_) => Ok(Err(timeout_error(t))),
+                Err(_) => {
+                    // Before the store goes: what is still open was cancelled by this.
+                    events.end_run(Cancellation::TimedOut);
+                    Ok(Err(timeout_error(t)))
+                }
             },
-            None => run.await,
+            None => run.as_mut().await,
         };
+        drop(run);
+        // The store is gone: requests still open were dropped with it. Their events
+        // come from the runtime's tasks as they wind down; wait for them.
+        reporter.wait_reported(EVENTS_DRAIN_MAX).await;
+        events.report_run_end();
         // A memory larger than --max-memory at instantiation is the memory limit, not
         // a missing import: report it as the run-time growth case is.
         let status = match status {
@@ -217,11 +229,14 @@ impl Runner {
         let command = Command::instantiate_async(&mut store, &component, &linker)
             .await
             .map_err(|e| link_error(name, e))?;
-        Ok(match command.wasi_cli_run().call_run(&mut store).await {
+        let end = match command.wasi_cli_run().call_run(&mut store).await {
             Ok(Ok(())) => Ok(0),
             Ok(Err(())) => Ok(1),
             Err(e) => guest_end(e),
-        })
+        };
+        // Requests still open go with the store: the end of the run cancelled them.
+        store.data().hooks.client.events().end_run(run_end(&end));
+        Ok(end)
     }
 
     async fn run_core(
@@ -260,6 +275,8 @@ impl Runner {
             Ok(()) => Ok(0),
             Err(e) => guest_end(e),
         };
+        store.data_mut().abi.settle_closed().await;
+        store.data().abi.client.events().end_run(run_end(&end));
         store.data_mut().abi.shutdown().await;
         Ok(end)
     }
@@ -364,6 +381,11 @@ fn guest_end(e: wasmtime::Error) -> Result<i32, Error> {
         .with_source(crate::error::wasmtime_cause(e)))
 }
 
+/// Longest wait at the end of a run for the events of requests that were still open.
+/// Dropped tasks report within milliseconds; the bound keeps a stuck one from holding
+/// the run.
+const EVENTS_DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The size Wasmtime's store limiter refused (at instantiation or growth), from its
 /// message "forcing trap when growing memory to N bytes".
 fn hit_memory_cap(e: &Error) -> Option<u64> {
@@ -397,6 +419,20 @@ fn memory_at_start(needed: u64, config: &GuestConfig) -> Error {
     )
 }
 
+/// How the guest's run ended, as the requests it left open see it.
+fn run_end(end: &Result<i32, Error>) -> Cancellation {
+    match end {
+        Err(e) if hit_deadline(e) => Cancellation::TimedOut,
+        _ => Cancellation::GuestExited,
+    }
+}
+
+/// Whether a trap is the epoch deadline (`--timeout` while the guest ran wasm).
+fn hit_deadline(e: &Error) -> bool {
+    let chain = format!("{:?}", std::error::Error::source(e).map(|s| s.to_string()));
+    e.kind() == ErrorKind::Trap && (chain.contains("epoch deadline") || chain.contains("interrupt"))
+}
+
 /// Names the limit behind traps that a limit caused.
 fn refine(e: Error, config: &GuestConfig) -> Error {
     if e.kind() != ErrorKind::Trap {
@@ -413,7 +449,7 @@ fn refine(e: Error, config: &GuestConfig) -> Error {
         )
         .with_source(e);
     }
-    if (chain.contains("epoch deadline") || chain.contains("interrupt"))
+    if hit_deadline(&e)
         && let Some(t) = config.timeout
     {
         return timeout_error(t).with_source(e);

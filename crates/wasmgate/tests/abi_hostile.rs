@@ -451,6 +451,12 @@ async fn closing_a_handle_cancels_the_request_and_logs_it() {
         .as_ref()
         .expect("a cancelled request carries an error");
     assert_eq!(err.kind(), wasmgate::OutboundErrorKind::Cancelled);
+    // Closed by the guest before it exited: the guest's doing, not the run's end.
+    assert_eq!(
+        err.cancellation(),
+        Some(wasmgate::Cancellation::ByGuest),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

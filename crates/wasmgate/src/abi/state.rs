@@ -161,6 +161,14 @@ impl AbiState {
         }
     }
 
+    /// Waits until the requests the guest closed have wound down, so they are reported
+    /// as the guest's cancellations before the run's end cancels the rest.
+    pub(crate) async fn settle_closed(&mut self) {
+        for task in self.cancelled.drain(..) {
+            let _ = task.await;
+        }
+    }
+
     /// Cancels everything still open and waits until every request task has wound
     /// down, so each request's event is reported before the run returns.
     pub(crate) async fn shutdown(&mut self) {

@@ -38,13 +38,16 @@ impl RequestLabel {
 }
 
 /// Everything needed to report a request once it is over. Reports exactly once: when
-/// finished, or when dropped unfinished (the guest cancelled the request).
+/// finished, or when dropped unfinished (cancelled by the guest or by the run's end).
 pub(crate) struct EventRecord {
     pub(crate) hub: EventHub,
     pub(crate) event: RequestEvent,
     pub(crate) start: Instant,
     pub(crate) bytes_out: Arc<AtomicU64>,
     pub(crate) reported: bool,
+    /// Counts the request out of its run's [`super::pending::Pending`] once reported
+    /// (fields drop after `Drop::drop` has reported).
+    pub(crate) _pending: super::pending::PendingGuard,
 }
 
 impl EventRecord {
@@ -66,12 +69,12 @@ impl EventRecord {
 
 impl Drop for EventRecord {
     fn drop(&mut self) {
-        let cancelled = OutboundError::other(
-            OutboundErrorKind::Cancelled,
-            &self.event.method,
-            &self.event.url,
-            "cancelled by the guest before it completed",
-        );
+        if self.reported {
+            return;
+        }
+        // By the guest, unless the run is ending (see `EventHub::end_run`).
+        let cause = self.hub.cancellation();
+        let cancelled = OutboundError::cancelled(&self.event.method, &self.event.url, cause);
         let decision = match self.event.rule {
             Some(_) => Decision::Allowed,
             None => Decision::Denied,

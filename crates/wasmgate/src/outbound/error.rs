@@ -1,6 +1,7 @@
 //! The one error type of the outbound path. Each adapter maps it to its guest's codes
 //! (wasi:http `ErrorCode`, ABI status) and the CLI prints its `Display` as one human line.
 
+use crate::events::Cancellation;
 use std::fmt;
 use std::time::Duration;
 use wasmgate_policy::{AddressDenial, Denial, Limit, format_duration, format_size};
@@ -99,6 +100,7 @@ enum Detail {
     AddressDenied(AddressDenial),
     Limit(LimitHit),
     Tls(TlsFailure, String),
+    Cancelled(Cancellation),
     Message(String),
 }
 
@@ -137,6 +139,14 @@ impl OutboundError {
             method,
             url,
             Detail::Tls(failure, msg),
+        )
+    }
+    pub(crate) fn cancelled(method: &str, url: &str, cause: Cancellation) -> Self {
+        Self::new(
+            OutboundErrorKind::Cancelled,
+            method,
+            url,
+            Detail::Cancelled(cause),
         )
     }
     pub(crate) fn other(
@@ -196,6 +206,13 @@ impl OutboundError {
             _ => None,
         }
     }
+    /// Why it was cancelled, for [`OutboundErrorKind::Cancelled`].
+    pub fn cancellation(&self) -> Option<Cancellation> {
+        match &self.detail {
+            Detail::Cancelled(c) => Some(*c),
+            _ => None,
+        }
+    }
     /// True when the policy (rules, addresses or limits) stopped the request.
     pub fn is_policy(&self) -> bool {
         matches!(
@@ -223,13 +240,22 @@ impl fmt::Display for OutboundError {
                 l.limit.flag(),
                 l.limit.config_key()
             ),
-            Detail::Tls(TlsFailure::Certificate, msg) => write!(
-                f,
-                "{m} {u} failed: TLS certificate not accepted: {msg}"
-            ),
+            Detail::Tls(TlsFailure::Certificate, msg) => {
+                write!(f, "{m} {u} failed: TLS certificate not accepted: {msg}")
+            }
             Detail::Tls(TlsFailure::Protocol, msg) => {
                 write!(f, "{m} {u} failed: TLS handshake failed: {msg}")
             }
+            Detail::Cancelled(Cancellation::GuestExited) => {
+                write!(f, "{m} {u} cancelled: still open when the guest exited")
+            }
+            Detail::Cancelled(Cancellation::TimedOut) => {
+                write!(f, "{m} {u} cancelled: still open when --timeout fired")
+            }
+            Detail::Cancelled(_) => write!(
+                f,
+                "{m} {u} failed: cancelled by the guest before it completed"
+            ),
             Detail::Message(msg) => write!(f, "{m} {u} failed: {msg}"),
         }
     }

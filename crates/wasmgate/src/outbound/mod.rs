@@ -7,6 +7,7 @@ mod body;
 pub(crate) mod connect;
 mod error;
 mod exchange;
+mod pending;
 mod pool;
 mod resolve;
 mod upload;
@@ -66,6 +67,7 @@ struct Inner {
     events: EventHub,
     concurrency: Arc<Semaphore>,
     started: AtomicU64,
+    pending: Arc<pending::Pending>,
 }
 
 impl OutboundClient {
@@ -86,8 +88,20 @@ impl OutboundClient {
                 events,
                 concurrency,
                 started: AtomicU64::new(0),
+                pending: Arc::default(),
             }),
         }
+    }
+
+    /// Waits until every request this client started has been reported to the event
+    /// subscribers, at most `max` (see `pending.rs`).
+    pub(crate) async fn wait_reported(&self, max: Duration) {
+        self.inner.pending.wait_idle(max).await;
+    }
+
+    /// The run's event hub.
+    pub(crate) fn events(&self) -> &EventHub {
+        &self.inner.events
     }
 
     /// The policy this client enforces.
@@ -124,6 +138,7 @@ impl OutboundClient {
             start,
             bytes_out: Arc::new(AtomicU64::new(0)),
             reported: false,
+            _pending: self.inner.pending.enter(),
         };
         let mut stage = Stage::Checking;
         let result = self

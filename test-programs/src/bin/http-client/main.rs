@@ -125,6 +125,10 @@ fn run(args: &[String]) -> i32 {
             let n = parse_u64(n).unwrap_or_else(|| usage("N must be a number"));
             return Client::new(url, opts, Method::Get).concurrent(n);
         }
+        ("abandon", [url, n]) => {
+            let n = parse_u64(n).unwrap_or_else(|| usage("N must be a number"));
+            Client::new(url, opts, Method::Get).abandon(n)
+        }
         ("bench", [url, n]) => {
             let n = parse_u64(n).unwrap_or_else(|| usage("N must be a number"));
             Client::new(url, opts, Method::Get).bench(n)
@@ -133,9 +137,11 @@ fn run(args: &[String]) -> i32 {
             let n = parse_u64(n).unwrap_or_else(|| usage("N must be a number"));
             Client::new(url, opts, Method::Get).bench_concurrent(n)
         }
-        ("get" | "post" | "download" | "seq" | "concurrent" | "bench" | "bench-concurrent", _) => {
-            usage("wrong number of arguments")
-        }
+        (
+            "get" | "post" | "download" | "seq" | "concurrent" | "abandon" | "bench"
+            | "bench-concurrent",
+            _,
+        ) => usage("wrong number of arguments"),
         _ => usage("unknown command"),
     };
 
@@ -472,6 +478,20 @@ impl Client {
         }
         print_bench(n, bytes, started);
         Ok(())
+    }
+
+    /// Starts N requests and exits (`exit 0`) without waiting for or dropping any, so
+    /// they are still open when the guest exits. With `HANG` set it first waits on
+    /// them, for a `--timeout` to fire.
+    fn abandon(&self, n: u64) -> Result<(), Failure> {
+        let started = (0..n).map(|_| self.send()).collect::<Result<Vec<_>, _>>()?;
+        println!("started: {n}");
+        if std::env::var_os("HANG").is_some() {
+            for fut in &started {
+                fut.subscribe().block();
+            }
+        }
+        std::process::exit(0)
     }
 
     fn concurrent(&self, n: u64) -> i32 {
