@@ -1,6 +1,10 @@
 //! Components (wasip2): WASI plus `wasi:http`, whose outgoing requests go through the
 //! [`OutboundClient`] via the `WasiHttpHooks::send_request` hook (no fork of wasi-http).
 
+mod error_code;
+
+pub(crate) use error_code::shadow_http_error_code;
+
 use crate::events::Origin;
 use crate::outbound::{
     GuestTimeouts, LimitHit, OutboundBody, OutboundClient, OutboundError, OutboundErrorKind,
