@@ -2,8 +2,10 @@
 //! [`OutboundClient`] via the `WasiHttpHooks::send_request` hook (no fork of wasi-http).
 
 mod error_code;
+mod refusal;
 
 pub(crate) use error_code::shadow_http_error_code;
+pub(crate) use refusal::shadow_handle;
 
 use crate::events::Origin;
 use crate::outbound::{

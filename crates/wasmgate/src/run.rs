@@ -3,7 +3,7 @@
 
 use crate::abi::CoreState;
 use crate::cache::{CacheOutcome, Compiled, ModuleCache};
-use crate::component::{ComponentState, PolicyHooks, shadow_http_error_code};
+use crate::component::{ComponentState, PolicyHooks, shadow_handle, shadow_http_error_code};
 use crate::engine::{EpochTicker, deadline_ticks};
 use crate::events::{Cancellation, EventHub, EventSink};
 use crate::kind::{WasmKind, detect};
@@ -217,6 +217,8 @@ impl Runner {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
         // So that a failed body read reports its code (wasi-http 48's version returns none).
         shadow_http_error_code(&mut linker).map_err(internal)?;
+        // So that requests wasi-http refuses before the hook are reported too.
+        shadow_handle(&mut linker).map_err(internal)?;
         let state = ComponentState {
             wasi: builder.build(),
             http: WasiHttpCtx::new(),

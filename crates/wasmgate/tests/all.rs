@@ -9,6 +9,7 @@ mod all {
     mod http;
     mod limits;
     mod policy;
+    mod refused;
     mod reuse;
     mod tls;
     mod wstd;

@@ -28,7 +28,7 @@ use failure::*;
 const USAGE: &str = "usage: http-client <get URL | post URL SIZE [CHUNK] | download URL | \
 seq URL N | concurrent URL N | bench URL N | bench-concurrent URL N | env | exit CODE | read-file PATH> [-H NAME:VALUE]... \
 [--method M] [--content-length] [--connect-timeout-ms N] [--first-byte-timeout-ms N] \
-[--between-bytes-timeout-ms N]";
+[--between-bytes-timeout-ms N] [--verbatim-scheme] [--no-authority]";
 
 /// Largest `blocking-read` request when consuming a response body.
 const READ_CHUNK: u64 = 64 * 1024;
@@ -195,6 +195,10 @@ struct Opts {
     connect_timeout_ms: Option<u64>,
     first_byte_timeout_ms: Option<u64>,
     between_bytes_timeout_ms: Option<u64>,
+    /// Send the URL's scheme as written (`Scheme::Other`), e.g. upper-case `HTTP`.
+    verbatim_scheme: bool,
+    /// Never call `set-authority`.
+    no_authority: bool,
 }
 
 /// Splits the arguments after the command into options and positionals.
@@ -231,6 +235,8 @@ fn parse_options(args: &[String]) -> (Opts, Vec<String>) {
             }
             "--method" => opts.method = Some(value("--method")),
             "--content-length" => opts.content_length = true,
+            "--verbatim-scheme" => opts.verbatim_scheme = true,
+            "--no-authority" => opts.no_authority = true,
             "--connect-timeout-ms" => {
                 opts.connect_timeout_ms = Some(millis("--connect-timeout-ms"));
             }
@@ -312,9 +318,14 @@ struct Client {
 
 impl Client {
     fn new(url: &str, opts: Opts, default_method: Method) -> Client {
-        let Some(target) = parse_url(url) else {
+        let Some(mut target) = parse_url(url) else {
             usage("URL must look like http://host[:port][/path]");
         };
+        if opts.verbatim_scheme
+            && let Some((scheme, _)) = url.split_once("://")
+        {
+            target.scheme = Scheme::Other(scheme.to_string());
+        }
         let method = opts
             .method
             .as_deref()
@@ -347,8 +358,10 @@ impl Client {
             .map_err(|()| other("method rejected"))?;
         req.set_scheme(Some(&self.target.scheme))
             .map_err(|()| other("scheme rejected"))?;
-        req.set_authority(Some(&self.target.authority))
-            .map_err(|()| other("authority rejected"))?;
+        if !self.opts.no_authority {
+            req.set_authority(Some(&self.target.authority))
+                .map_err(|()| other("authority rejected"))?;
+        }
         req.set_path_with_query(Some(&self.target.path_with_query))
             .map_err(|()| other("path rejected"))?;
         Ok(req)
