@@ -256,6 +256,10 @@ impl fmt::Display for OutboundError {
                 f,
                 "{m} {u} failed: cancelled by the guest before it completed"
             ),
+            // Nothing was sent: a refusal, worded like the policy's.
+            Detail::Message(msg) if self.kind == OutboundErrorKind::InvalidRequest => {
+                write!(f, "denied {m} {u}: refused (invalid URL): {msg}")
+            }
             Detail::Message(msg) => write!(f, "{m} {u} failed: {msg}"),
         }
     }
