@@ -72,6 +72,25 @@ pub struct RequestEvent {
 }
 
 impl RequestEvent {
+    /// A request as the guest issued it, before anything is decided: denied, nothing
+    /// sent, nothing received. The request path fills in the rest as it goes.
+    pub(crate) fn issued(origin: Origin, method: &str, url: &str) -> Self {
+        Self {
+            started: SystemTime::now(),
+            origin,
+            method: method.to_string(),
+            url: url.to_string(),
+            decision: Decision::Denied,
+            rule: None,
+            addr: None,
+            status: None,
+            bytes_in: 0,
+            bytes_out: 0,
+            duration: Duration::ZERO,
+            error: None,
+        }
+    }
+
     /// The event as one JSON object (the audit-log line format, see docs/audit-log.md).
     pub fn to_json(&self) -> serde_json::Value {
         let started_ms = self

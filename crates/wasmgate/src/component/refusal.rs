@@ -11,9 +11,8 @@
 
 use super::ComponentState;
 use super::error_code::from_http_error;
-use crate::events::{Decision, Origin, RequestEvent};
+use crate::events::{Origin, RequestEvent};
 use crate::outbound::{OutboundError, OutboundErrorKind};
-use std::time::{Duration, SystemTime};
 use wasmgate_policy::RequestTarget;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi_http::p2::bindings::http::outgoing_handler::Host as _;
@@ -45,20 +44,10 @@ pub(crate) fn shadow_handle(linker: &mut Linker<ComponentState>) -> wasmtime::Re
                     state.table.delete(options)?;
                 }
                 let code = from_http_error(&super::to_wasi_error(&refused));
-                state.hooks.client.events().emit(&RequestEvent {
-                    started: SystemTime::now(),
-                    origin: Origin::WasiHttp,
-                    method: refused.method().to_string(),
-                    url: refused.url().to_string(),
-                    decision: Decision::Denied,
-                    rule: None,
-                    addr: None,
-                    status: None,
-                    bytes_in: 0,
-                    bytes_out: 0,
-                    duration: Duration::ZERO,
-                    error: Some(refused),
-                });
+                let mut event =
+                    RequestEvent::issued(Origin::WasiHttp, refused.method(), refused.url());
+                event.error = Some(refused);
+                state.hooks.client.events().emit(&event);
                 return Ok((Err(code),));
             }
             // As the generated binding does: an error code goes to the guest, anything

@@ -26,7 +26,7 @@ use resolve::DnsPins;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use upload::Upload;
 use wasmgate_policy::{AllowRule, Host, Limit, Policy, RequestTarget, Scheme};
@@ -121,20 +121,7 @@ impl OutboundClient {
         let uri_text = parts.uri.to_string();
         let mut record = EventRecord {
             hub: self.inner.events.clone(),
-            event: RequestEvent {
-                started: SystemTime::now(),
-                origin: req.origin,
-                method: method.clone(),
-                url: uri_text.clone(),
-                decision: Decision::Denied,
-                rule: None,
-                addr: None,
-                status: None,
-                bytes_in: 0,
-                bytes_out: 0,
-                duration: Duration::ZERO,
-                error: None,
-            },
+            event: RequestEvent::issued(req.origin, &method, &uri_text),
             start,
             bytes_out: Arc::new(AtomicU64::new(0)),
             reported: false,
