@@ -82,35 +82,34 @@ impl WasiHttpHooks for PolicyHooks {
         options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
-        let client = self.client.clone();
+        let (parts, body) = request.into_parts();
+        let (method, url) = (parts.method.to_string(), parts.uri.to_string());
+        let body: OutboundBody = body
+            .map_err(move |e| {
+                OutboundError::other(
+                    OutboundErrorKind::Protocol,
+                    &method,
+                    &url,
+                    format!("the guest's request body failed: {e}"),
+                )
+            })
+            .boxed_unsync();
+        let timeouts = options
+            .map(|o| GuestTimeouts {
+                connect: o.connect_timeout,
+                first_byte: o.first_byte_timeout,
+                between_bytes: o.between_bytes_timeout,
+            })
+            .unwrap_or_default();
+        // Called here, not inside the returned future: the request is on record even if
+        // wasi-http drops that future before it first runs.
+        let sent = self.client.send(OutboundRequest {
+            request: http::Request::from_parts(parts, body),
+            timeouts,
+            origin: Origin::WasiHttp,
+        });
         Box::new(async move {
-            let (parts, body) = request.into_parts();
-            let (method, url) = (parts.method.to_string(), parts.uri.to_string());
-            let body: OutboundBody = body
-                .map_err(move |e| {
-                    OutboundError::other(
-                        OutboundErrorKind::Protocol,
-                        &method,
-                        &url,
-                        format!("the guest's request body failed: {e}"),
-                    )
-                })
-                .boxed_unsync();
-            let timeouts = options
-                .map(|o| GuestTimeouts {
-                    connect: o.connect_timeout,
-                    first_byte: o.first_byte_timeout,
-                    between_bytes: o.between_bytes_timeout,
-                })
-                .unwrap_or_default();
-            let response = client
-                .send(OutboundRequest {
-                    request: http::Request::from_parts(parts, body),
-                    timeouts,
-                    origin: Origin::WasiHttp,
-                })
-                .await
-                .map_err(|e| to_wasi_error(&e))?;
+            let response = sent.await.map_err(|e| to_wasi_error(&e))?;
             let response = response.map(|b| b.map_err(|e| to_wasi_error(&e)).boxed_unsync());
             let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
                 Box::new(async { Ok(()) });

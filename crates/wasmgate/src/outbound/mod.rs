@@ -111,10 +111,15 @@ impl OutboundClient {
 
     /// Checks, sends and returns the response head with a streaming body. Every outcome
     /// (denial, failure, completion) is reported to the event subscribers exactly once.
-    pub async fn send(
+    ///
+    /// The request is on record from this call on, not from the first poll of the
+    /// future: a future dropped before it ever ran (the guest exited right after issuing
+    /// the request) is still reported, as cancelled.
+    pub fn send(
         &self,
         req: OutboundRequest,
-    ) -> Result<http::Response<ResponseBody>, OutboundError> {
+    ) -> impl Future<Output = Result<http::Response<ResponseBody>, OutboundError>> + Send + 'static
+    {
         let start = Instant::now();
         let (parts, body) = req.request.into_parts();
         let method = parts.method.as_str().to_string();
@@ -127,22 +132,26 @@ impl OutboundClient {
             reported: false,
             _pending: self.inner.pending.enter(),
         };
-        let mut stage = Stage::Checking;
-        let result = self
-            .send_inner(parts, body, req.timeouts, &mut record, &mut stage)
-            .await;
-        match result {
-            Ok(Sent { response, finish }) => Ok(finish(response, record)),
-            Err(e) => {
-                // Denied: the policy (or an unusable URL) stopped it before it left.
-                // Allowed: it passed the policy and then failed (DNS, connect, TLS, HTTP).
-                let refused = e.is_policy() || e.kind() == OutboundErrorKind::InvalidRequest;
-                let decision = match stage {
-                    Stage::Checking if refused => Decision::Denied,
-                    _ => Decision::Allowed,
-                };
-                record.finish(decision, Some(e.clone()));
-                Err(e)
+        let client = self.clone();
+        async move {
+            let mut stage = Stage::Checking;
+            let result = client
+                .send_inner(parts, body, req.timeouts, &mut record, &mut stage)
+                .await;
+            match result {
+                Ok(Sent { response, finish }) => Ok(finish(response, record)),
+                Err(e) => {
+                    // Denied: the policy (or an unusable URL) stopped it before it left.
+                    // Allowed: it passed the policy and then failed (DNS, connect, TLS,
+                    // HTTP).
+                    let refused = e.is_policy() || e.kind() == OutboundErrorKind::InvalidRequest;
+                    let decision = match stage {
+                        Stage::Checking if refused => Decision::Denied,
+                        _ => Decision::Allowed,
+                    };
+                    record.finish(decision, Some(e.clone()));
+                    Err(e)
+                }
             }
         }
     }
