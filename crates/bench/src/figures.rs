@@ -1,27 +1,34 @@
 //! The figures. Every run measures every subject (rotating who goes first), so ratios
-//! pair figures taken moments apart on the same machine.
+//! pair figures taken moments apart on the same machine. P1 and P2 ratios are to the
+//! floor (hyper-util's plain client, see `floor.rs`).
 
+use crate::inproc::Timed;
 use crate::proc::{self, Finished};
 use crate::stats::Summary;
-use crate::{Ctx, KINDS, Kind, Row};
+use crate::{Ctx, KINDS, Kind, Row, Subject};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// Native (`None`) or a guest kind.
-type Subject = Option<Kind>;
-
-/// Native first in run 0, then rotated one place per run.
-fn order(run: usize) -> Vec<Subject> {
-    let mut all: Vec<Subject> = std::iter::once(None).chain(KINDS.map(Some)).collect();
-    let len = all.len();
-    all.rotate_left(run % len);
+/// The subjects of a figure: floor, native, the guest kinds, and (P1 only, with
+/// `--wasmtime`) the component under Wasmtime's CLI.
+fn subjects(ctx: &Ctx, with_wasmtime: bool) -> Vec<Subject> {
+    let mut all = vec![Subject::Floor, Subject::Native];
+    all.extend(KINDS.map(Subject::Guest));
+    if with_wasmtime && ctx.wasmtime.is_some() {
+        all.push(Subject::Wasmtime);
+    }
     all
 }
 
-fn name(s: Subject) -> &'static str {
-    s.map_or("native", Kind::name)
+/// `subjects` rotated one place per run, so no subject always goes first (or always
+/// right after a particular other one).
+fn order(run: usize, subjects: &[Subject]) -> Vec<Subject> {
+    let mut all = subjects.to_vec();
+    let len = all.len();
+    all.rotate_left(run % len);
+    all
 }
 
 /// `wasmgate run --allow BASE GUEST ARGS…` with the invocation's private cache home.
@@ -32,6 +39,15 @@ fn guest(ctx: &mut Ctx, kind: Kind, args: &[&str]) -> Result<Finished, String> {
         .args(args)
         .env("XDG_CACHE_HOME", ctx.scratch.join("cache"));
     proc::run(cmd)?.check(&format!("{} guest {}", kind.name(), args.join(" ")))
+}
+
+/// `wasmtime run -S http COMPONENT ARGS…` (no policy), same cache home as the guests.
+fn wasmtime(ctx: &mut Ctx, args: &[&str]) -> Result<Finished, String> {
+    let wasm = ctx.wasm(Kind::Component);
+    let w = ctx.wasmtime.as_ref().ok_or("no --wasmtime given")?;
+    let mut cmd = w.command(&wasm, args);
+    cmd.env("XDG_CACHE_HOME", ctx.scratch.join("cache"));
+    proc::run(cmd)?.check(&format!("wasmtime component {}", args.join(" ")))
 }
 
 /// The guest's own `elapsed-ms:` after checking `ok:` and (if given) `body-bytes:`.
@@ -51,6 +67,14 @@ fn guest_ms(f: &Finished, ok: u64, bytes: Option<u64>) -> Result<f64, String> {
         Some(_) => Ok(0.001),
         None => Err(bad("elapsed-ms")),
     }
+}
+
+/// The wall time of an in-process loop in s, after checking the bytes it read.
+fn checked(s: Subject, t: Timed, bytes: u64) -> Result<f64, String> {
+    if t.bytes != bytes {
+        return Err(format!("{} read {} bytes, not {bytes}", s.name(), t.bytes));
+    }
+    Ok(t.elapsed.as_secs_f64())
 }
 
 fn mib(kib: u64) -> f64 {
@@ -73,7 +97,19 @@ impl Samples {
         self.0.get(&s).map_or(&[], Vec::as_slice)
     }
     fn summary(&self, s: Subject) -> Result<Summary, String> {
-        Summary::of(self.get(s)).ok_or_else(|| format!("no samples for {}", name(s)))
+        Summary::of(self.get(s)).ok_or_else(|| format!("no samples for {}", s.name()))
+    }
+}
+
+/// P1 target: the most time per request a subject may take, as a multiple of the
+/// floor's (none for Wasmtime's CLI, a peer shown for comparison).
+fn p1_limit(s: Subject) -> Option<f64> {
+    match s {
+        Subject::Floor | Subject::Wasmtime => None,
+        Subject::Native => Some(1.1),
+        Subject::Guest(Kind::Component) => Some(1.5),
+        Subject::Guest(Kind::RustCore) => Some(1.3),
+        Subject::Guest(Kind::GoCore) => Some(2.0),
     }
 }
 
@@ -83,19 +119,20 @@ pub fn p1(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let url = ctx.server.url(&format!("/bytes/{}", c.p1_body));
     let n = c.p1_requests;
     let (total, n_arg) = (n * c.p1_body, n.to_string());
+    let subjects = subjects(ctx, true);
     let (mut rps, mut rss) = (Samples::default(), Samples::default());
     for run in 0..c.runs {
-        for s in order(run) {
+        for s in order(run, &subjects) {
             let secs = match s {
-                None => {
-                    let t = ctx.native.sequential(&url, n)?;
-                    if t.bytes != total {
-                        return Err(format!("native read {} bytes, not {total}", t.bytes));
-                    }
-                    t.elapsed.as_secs_f64()
-                }
-                Some(k) => {
+                Subject::Floor => checked(s, ctx.floor.sequential(&url, n)?, total)?,
+                Subject::Native => checked(s, ctx.native.sequential(&url, n)?, total)?,
+                Subject::Guest(k) => {
                     let f = guest(ctx, k, &["bench", &url, &n_arg])?;
+                    rss.push(s, mib(f.peak_rss_kib));
+                    guest_ms(&f, n, Some(total))? / 1000.0
+                }
+                Subject::Wasmtime => {
+                    let f = wasmtime(ctx, &["bench", &url, &n_arg])?;
                     rss.push(s, mib(f.peak_rss_kib));
                     guest_ms(&f, n, Some(total))? / 1000.0
                 }
@@ -106,37 +143,48 @@ pub fn p1(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
             "P1 run {}/{}: {}",
             run + 1,
             c.runs,
-            line(&rps, run, "req/s")
+            line(&rps, &subjects, run, "req/s")
         ));
     }
-    let mut rows = vec![Row::plain("P1", "native", "req/s", rps.summary(None)?)];
-    for k in KINDS {
-        let ratio = Summary::paired(rps.get(None), rps.get(Some(k)), |nat, g| nat / g);
-        let pass = ratio.as_ref().is_some_and(|r| r.median <= 1.05);
-        rows.push(
-            Row::plain("P1", k.name(), "req/s", rps.summary(Some(k))?)
-                .with_ratio(ratio, "time/request ÷ native")
-                .with_target("ratio ≤ 1.05".into(), pass),
-        );
+    let floor = rps.get(Subject::Floor);
+    let mut rows = vec![Row::plain(
+        "P1",
+        "floor",
+        "req/s",
+        rps.summary(Subject::Floor)?,
+    )];
+    for &s in &subjects[1..] {
+        let ratio = Summary::paired(floor, rps.get(s), |f, x| f / x);
+        let overhead = Summary::paired(rps.get(s), floor, |x, f| (1.0 / x - 1.0 / f) * 1e6);
+        let mut row = Row::plain("P1", s.name(), "req/s", rps.summary(s)?)
+            .with_ratio(ratio.clone(), "time/request ÷ floor")
+            .with_overhead(overhead);
+        if let Some(limit) = p1_limit(s) {
+            let pass = ratio.as_ref().is_some_and(|r| r.median <= limit);
+            row = row.with_target(format!("ratio ≤ {limit:.1}"), pass);
+        }
+        rows.push(row);
     }
-    for k in KINDS {
-        rows.push(Row::plain(
-            "P1",
-            &format!("{} peak RSS", k.name()),
-            "MiB",
-            rss.summary(Some(k))?,
-        ));
+    for &s in &subjects {
+        if matches!(s, Subject::Guest(_) | Subject::Wasmtime) {
+            rows.push(Row::plain(
+                "P1",
+                &format!("{} peak RSS", s.name()),
+                "MiB",
+                rss.summary(s)?,
+            ));
+        }
     }
     Ok(rows)
 }
 
 /// The latest sample of every subject, for progress lines.
-fn line(s: &Samples, run: usize, unit: &str) -> String {
-    order(0)
-        .into_iter()
-        .filter_map(|sub| {
+fn line(s: &Samples, subjects: &[Subject], run: usize, unit: &str) -> String {
+    subjects
+        .iter()
+        .filter_map(|&sub| {
             let v = s.get(sub).get(run)?;
-            Some(format!("{} {v:.1} {unit}", name(sub)))
+            Some(format!("{} {v:.1} {unit}", sub.name()))
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -146,22 +194,19 @@ fn line(s: &Samples, run: usize, unit: &str) -> String {
 pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let c = ctx.counts;
     let url = ctx.server.url(&format!("/bytes/{}", c.p2_bytes));
+    let subjects = subjects(ctx, false);
     let (mut mbps, mut rss) = (Samples::default(), Samples::default());
     for run in 0..c.runs {
-        for s in order(run) {
+        for s in order(run, &subjects) {
             let secs = match s {
-                None => {
-                    let t = ctx.native.sequential(&url, 1)?;
-                    if t.bytes != c.p2_bytes {
-                        return Err(format!("native read {} bytes, not {}", t.bytes, c.p2_bytes));
-                    }
-                    t.elapsed.as_secs_f64()
-                }
-                Some(k) => {
+                Subject::Floor => checked(s, ctx.floor.sequential(&url, 1)?, c.p2_bytes)?,
+                Subject::Native => checked(s, ctx.native.sequential(&url, 1)?, c.p2_bytes)?,
+                Subject::Guest(k) => {
                     let f = guest(ctx, k, &["bench", &url, "1"])?;
                     rss.push(s, mib(f.peak_rss_kib));
                     guest_ms(&f, 1, Some(c.p2_bytes))? / 1000.0
                 }
+                Subject::Wasmtime => unreachable!("wasmtime is a P1 subject only"),
             };
             mbps.push(s, c.p2_bytes as f64 / 1e6 / secs);
         }
@@ -169,21 +214,29 @@ pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
             "P2 run {}/{}: {}",
             run + 1,
             c.runs,
-            line(&mbps, run, "MB/s")
+            line(&mbps, &subjects, run, "MB/s")
         ));
     }
-    let mut rows = vec![Row::plain("P2", "native", "MB/s", mbps.summary(None)?)];
-    for k in KINDS {
-        let ratio = Summary::paired(mbps.get(Some(k)), mbps.get(None), |g, nat| g / nat);
+    let floor = mbps.get(Subject::Floor);
+    let mut rows = vec![Row::plain(
+        "P2",
+        "floor",
+        "MB/s",
+        mbps.summary(Subject::Floor)?,
+    )];
+    for &s in &subjects[1..] {
+        let ratio = Summary::paired(mbps.get(s), floor, |x, f| x / f);
         let pass = ratio.as_ref().is_some_and(|r| r.median >= 0.90);
         rows.push(
-            Row::plain("P2", k.name(), "MB/s", mbps.summary(Some(k))?)
-                .with_ratio(ratio, "throughput ÷ native")
+            Row::plain("P2", s.name(), "MB/s", mbps.summary(s)?)
+                .with_ratio(ratio, "throughput ÷ floor")
                 .with_target("ratio ≥ 0.90".into(), pass),
         );
     }
+    // Peak RSS is only known for child processes: the floor and native share the bench
+    // process with its server.
     for k in KINDS {
-        let v = rss.summary(Some(k))?;
+        let v = rss.summary(Subject::Guest(k))?;
         let pass = v.max <= 64.0;
         rows.push(
             Row::plain("P2", &format!("{} peak RSS", k.name()), "MiB", v)
@@ -298,21 +351,28 @@ pub fn p3(ctx: &mut Ctx) -> Result<(Vec<Row>, Vec<String>), String> {
     Ok((rows, notes))
 }
 
-/// P5: N requests to `/slow/100` issued at once by one guest, against one request.
+/// P5: N requests to `/slow/100` issued at once by one client, against one request.
+/// Every subject is judged against its own single request; the floor's rows show what
+/// the same batch costs without wasmgate.
 pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let c = ctx.counts;
     let url = ctx.server.url(&format!("/slow/{}", c.p5_delay_ms));
     let n = c.p5_requests;
     let n_arg = n.to_string();
+    let subjects = subjects(ctx, false);
     let (mut one, mut all) = (Samples::default(), Samples::default());
     for run in 0..c.runs {
-        for s in order(run) {
+        for s in order(run, &subjects) {
             let (t1, tn) = match s {
-                None => (
+                Subject::Floor => (
+                    ms(ctx.floor.sequential(&url, 1)?.elapsed),
+                    ms(ctx.floor.concurrent(&url, n)?.elapsed),
+                ),
+                Subject::Native => (
                     ms(ctx.native.sequential(&url, 1)?.elapsed),
                     ms(ctx.native.concurrent(&url, n)?.elapsed),
                 ),
-                Some(k) => {
+                Subject::Guest(k) => {
                     let single = guest(ctx, k, &["bench", &url, "1"])?;
                     let command = match k {
                         Kind::Component => "bench-concurrent",
@@ -321,6 +381,7 @@ pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                     let many = guest(ctx, k, &[command, &url, &n_arg])?;
                     (guest_ms(&single, 1, None)?, guest_ms(&many, n, None)?)
                 }
+                Subject::Wasmtime => unreachable!("wasmtime is a P1 subject only"),
             };
             one.push(s, t1);
             all.push(s, tn);
@@ -329,14 +390,14 @@ pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
             "P5 run {}/{}: {}",
             run + 1,
             c.runs,
-            line(&all, run, "ms")
+            line(&all, &subjects, run, "ms")
         ));
     }
     let mut rows = Vec::new();
-    for s in order(0) {
+    for &s in &subjects {
         rows.push(Row::plain(
             "P5",
-            &format!("{} 1 request", name(s)),
+            &format!("{} 1 request", s.name()),
             "ms",
             one.summary(s)?,
         ));
@@ -345,7 +406,7 @@ pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         rows.push(
             Row::plain(
                 "P5",
-                &format!("{} {n} concurrent", name(s)),
+                &format!("{} {n} concurrent", s.name()),
                 "ms",
                 all.summary(s)?,
             )
@@ -354,4 +415,33 @@ pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         );
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{order, p1_limit};
+    use crate::{Kind, Subject};
+
+    #[test]
+    fn every_subject_takes_its_turn_first() {
+        let all = [
+            Subject::Floor,
+            Subject::Native,
+            Subject::Guest(Kind::Component),
+            Subject::Wasmtime,
+        ];
+        let firsts: Vec<Subject> = (0..all.len()).map(|run| order(run, &all)[0]).collect();
+        assert_eq!(firsts, all);
+        assert_eq!(order(all.len(), &all), all);
+    }
+
+    #[test]
+    fn p1_targets_from_the_issue() {
+        assert_eq!(p1_limit(Subject::Floor), None);
+        assert_eq!(p1_limit(Subject::Native), Some(1.1));
+        assert_eq!(p1_limit(Subject::Guest(Kind::Component)), Some(1.5));
+        assert_eq!(p1_limit(Subject::Guest(Kind::RustCore)), Some(1.3));
+        assert_eq!(p1_limit(Subject::Guest(Kind::GoCore)), Some(2.0));
+        assert_eq!(p1_limit(Subject::Wasmtime), None);
+    }
 }

@@ -1,5 +1,6 @@
 //! `wasmgate-bench`: how much running a program as a wasmgate guest costs against the
-//! same HTTP client stack used natively, measured in one run on one machine.
+//! physical limit of a Rust HTTP client on the same stack (the *floor*), measured in one
+//! run on one machine.
 //!
 //! - **P1** request overhead: sequential GETs of a 1 KiB body over keep-alive;
 //! - **P2** streaming: one large response read in chunks and discarded, and the peak
@@ -9,16 +10,24 @@
 //! - **P5** concurrency: N requests to an endpoint that waits 100 ms, issued at once by
 //!   one guest, against one request.
 //!
-//! The native baseline is [`wasmgate::OutboundClient`] driven from Rust in this process;
-//! guests run in a real `wasmgate` process and time their own loops (an `elapsed-ms:`
-//! line), so start-up and compilation stay out of P1, P2 and P5. See docs/benchmarks.md.
+//! The reference is the **floor**, hyper-util's plain client with no policy, in this
+//! process on a current-thread runtime; **native** is [`wasmgate::OutboundClient`] driven
+//! the same way (the cost of the policy stack itself). Guests run in a real `wasmgate`
+//! process (and, with `--wasmtime`, one under Wasmtime's own CLI) and time their own loops
+//! (an `elapsed-ms:` line), so start-up and compilation stay out of P1, P2 and P5. See
+//! docs/benchmarks.md.
 
 mod figures;
+mod floor;
+mod inproc;
 mod native;
+pub mod pin;
 pub mod proc;
 pub mod report;
 pub mod stats;
+pub mod wasmtime;
 
+use floor::Floor;
 use native::Native;
 use proc::Wasmgate;
 pub use report::{Report, Row};
@@ -46,6 +55,12 @@ pub struct Options {
     pub build: bool,
     /// Print progress to stderr.
     pub verbose: bool,
+    /// The CPU the process was pinned to by [`pin::pin_to_first_cpu`] (`--pin`), for the
+    /// report. The library does not pin: that must happen before any thread exists, so
+    /// it is `main`'s first step.
+    pub pinned_cpu: Option<usize>,
+    /// Wasmtime's CLI, for the optional `wasmtime` row of P1 (`--wasmtime`).
+    pub wasmtime: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -57,6 +72,8 @@ impl Default for Options {
             wasmgate: None,
             build: true,
             verbose: true,
+            pinned_cpu: None,
+            wasmtime: None,
         }
     }
 }
@@ -105,7 +122,7 @@ impl Counts {
     }
 }
 
-/// A guest kind measured against the native client.
+/// A guest kind measured against the floor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     /// wasip2 component through wasi:http (`test-programs` `http-client`).
@@ -128,13 +145,39 @@ impl Kind {
     }
 }
 
+/// Who is measured in a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Subject {
+    /// hyper-util's plain client, no policy (the reference).
+    Floor,
+    /// wasmgate's `OutboundClient` in this process.
+    Native,
+    /// A guest under `wasmgate run`.
+    Guest(Kind),
+    /// The component guest under Wasmtime's own CLI (P1 only, with `--wasmtime`).
+    Wasmtime,
+}
+
+impl Subject {
+    fn name(self) -> &'static str {
+        match self {
+            Subject::Floor => "floor",
+            Subject::Native => "native",
+            Subject::Guest(k) => k.name(),
+            Subject::Wasmtime => "wasmtime",
+        }
+    }
+}
+
 /// Shared state of one bench invocation.
 struct Ctx {
     counts: Counts,
     verbose: bool,
     server: TestServer,
+    floor: Floor,
     native: Native,
     wasmgate: Wasmgate,
+    wasmtime: Option<wasmtime::Wasmtime>,
     /// `XDG_CACHE_HOME` of every guest run outside P3 (private to this invocation).
     scratch: PathBuf,
     wasm: HashMap<Kind, PathBuf>,
@@ -181,17 +224,26 @@ pub fn run(options: &Options) -> Result<Report, String> {
     let selected = |f: &str| only.is_empty() || only.iter().any(|o| o == f);
     let date = utc_now();
     let machine = report::Machine::describe();
+    // Checked first: a wrong --wasmtime should fail before a long build or run.
+    let wasmtime = options
+        .wasmtime
+        .as_deref()
+        .map(wasmtime::Wasmtime::locate)
+        .transpose()?;
     let wasmgate = proc::locate(options.wasmgate.as_deref(), options.build)?;
     let server = TestServer::http();
-    let native = Native::new(&server.base())?;
+    let floor = floor::floor()?;
+    let native = native::native(&server.base())?;
     let scratch = std::env::temp_dir().join(format!("wasmgate-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let mut ctx = Ctx {
         counts,
         verbose: options.verbose,
         server,
+        floor,
         native,
         wasmgate,
+        wasmtime,
         scratch: scratch.clone(),
         wasm: HashMap::new(),
     };
@@ -220,6 +272,9 @@ pub fn run(options: &Options) -> Result<Report, String> {
         date,
         machine,
         wasmgate: ctx.wasmgate.describe(),
+        wasmtime: ctx.wasmtime.as_ref().map(wasmtime::Wasmtime::describe),
+        pinned: options.pinned_cpu.is_some(),
+        pinned_cpu: options.pinned_cpu,
         smoke: options.smoke,
         runs: counts.runs,
         counts: serde_json::json!({

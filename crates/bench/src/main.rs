@@ -3,10 +3,11 @@
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use wasmgate_bench::{Options, proc::AS_WASMGATE_ENV};
+use wasmgate_bench::{Options, pin, proc::AS_WASMGATE_ENV};
 
-/// Measure wasmgate against a native client on the same stack (P1 request overhead, P2
-/// streaming, P3 start-up, P5 concurrency) on local servers at 127.0.0.1.
+/// Measure wasmgate against the floor — hyper-util's plain client on the same stack, no
+/// policy — and its own native client (P1 request overhead, P2 streaming, P3 start-up,
+/// P5 concurrency) on local servers at 127.0.0.1.
 #[derive(Parser)]
 #[command(name = "wasmgate-bench", version)]
 struct Cli {
@@ -32,6 +33,14 @@ struct Cli {
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// Run everything (server, floor, native, every wasmgate child) on one CPU: the first
+    /// of this process's affinity mask.
+    #[arg(long)]
+    pin: bool,
+    /// Wasmtime's CLI: adds a P1 row of the same wasi:http component under
+    /// `PATH run -S http` (no policy; a connection per request).
+    #[arg(long, value_name = "PATH")]
+    wasmtime: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -44,6 +53,19 @@ fn main() -> ExitCode {
         return wasmgate_cli::main();
     }
     let cli = Cli::parse();
+    // Pin before anything starts a thread (argument parsing does not): threads and
+    // children inherit the mask, threads already running would not.
+    let pinned_cpu = if cli.pin {
+        match pin::pin_to_first_cpu() {
+            Ok(cpu) => Some(cpu),
+            Err(e) => {
+                eprintln!("error: --pin: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let options = Options {
         smoke: cli.smoke,
         runs: cli.runs,
@@ -51,6 +73,8 @@ fn main() -> ExitCode {
         wasmgate: cli.wasmgate,
         build: !cli.no_build,
         verbose: !cli.quiet,
+        pinned_cpu,
+        wasmtime: cli.wasmtime,
     };
     match wasmgate_bench::run(&options) {
         Ok(report) => {

@@ -4,12 +4,13 @@ use crate::stats::Summary;
 use serde::Serialize;
 use std::fmt::Write;
 
-/// One measured figure for one subject (native or a guest kind).
+/// One measured figure for one subject (floor, native, a guest kind, wasmtime).
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     /// `P1`, `P2`, `P3` or `P5`.
     pub figure: &'static str,
-    /// What was measured: `native`, `component`, `rust-core`, `go-core`, or a P3 case.
+    /// What was measured: `floor`, `native`, `component`, `rust-core`, `go-core`,
+    /// `wasmtime`, or a P3 case.
     pub subject: String,
     /// The unit of `value`: `req/s`, `MB/s`, `MiB`, `ms`.
     pub unit: &'static str,
@@ -17,8 +18,11 @@ pub struct Row {
     pub value: Summary,
     /// The figure relative to its reference, paired run by run (see `ratio_of`).
     pub ratio: Option<Summary>,
-    /// What `ratio` divides, e.g. `time/request ÷ native`.
+    /// What `ratio` divides, e.g. `time/request ÷ floor`.
     pub ratio_of: Option<&'static str>,
+    /// P1: µs per request over the floor, `(1/rps − 1/rps_floor)·1e6` paired run by run
+    /// (can be negative in a noisy run).
+    pub overhead_us: Option<Summary>,
     /// The target from the issue, as text.
     pub target: Option<String>,
     /// Whether the median (the maximum for RSS) meets the target.
@@ -35,6 +39,7 @@ impl Row {
             value,
             ratio: None,
             ratio_of: None,
+            overhead_us: None,
             target: None,
             pass: None,
         }
@@ -44,6 +49,12 @@ impl Row {
     pub fn with_ratio(mut self, ratio: Option<Summary>, of: &'static str) -> Row {
         self.ratio = ratio;
         self.ratio_of = Some(of);
+        self
+    }
+
+    /// Adds the per-request overhead over the floor (P1).
+    pub fn with_overhead(mut self, overhead_us: Option<Summary>) -> Row {
+        self.overhead_us = overhead_us;
         self
     }
 
@@ -58,7 +69,7 @@ impl Row {
 /// The machine the figures were measured on.
 #[derive(Debug, Clone, Serialize)]
 pub struct Machine {
-    /// Online CPUs (`nproc`).
+    /// Online CPUs (`nproc --all`: not reduced by `--pin`).
     pub cpus: usize,
     /// `model name` from /proc/cpuinfo.
     pub cpu_model: String,
@@ -80,11 +91,22 @@ impl Machine {
             .and_then(|l| l.split_whitespace().next().map(str::to_string))
             .unwrap_or_default();
         Machine {
-            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpus: online_cpus(),
             cpu_model,
             load_average,
         }
     }
+}
+
+/// CPUs online, whatever this process's affinity (`available_parallelism` would say 1
+/// when pinned).
+fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Everything one bench invocation measured.
@@ -96,6 +118,12 @@ pub struct Report {
     pub machine: Machine,
     /// The `wasmgate` that ran the guests.
     pub wasmgate: String,
+    /// The Wasmtime CLI of the `wasmtime` row (`--wasmtime`) and its version, if any.
+    pub wasmtime: Option<String>,
+    /// Whether the whole bench ran on one CPU (`--pin`).
+    pub pinned: bool,
+    /// That CPU.
+    pub pinned_cpu: Option<usize>,
     /// Tiny counts (CI).
     pub smoke: bool,
     /// Runs per figure.
@@ -131,6 +159,7 @@ impl Report {
             "ratio",
             "ratio min–max",
             "of",
+            "+µs/req",
             "target",
             "result",
         ];
@@ -153,6 +182,9 @@ impl Report {
                 ratio,
                 spread,
                 r.ratio_of.unwrap_or("").to_string(),
+                r.overhead_us
+                    .as_ref()
+                    .map_or(String::new(), |o| format!("{:.1}", o.median)),
                 r.target.clone().unwrap_or_default(),
                 match r.pass {
                     Some(true) => "PASS".into(),
@@ -173,14 +205,21 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "wasmgate-bench {} — {} CPUs ({}), load {} — {} run(s){} — {}",
+            "wasmgate-bench {} — {} CPUs ({}), load {} — {} — {} run(s){} — {}{}",
             self.date,
             self.machine.cpus,
             self.machine.cpu_model,
             self.machine.load_average,
+            match self.pinned_cpu {
+                Some(cpu) => format!("pinned to CPU {cpu}"),
+                None => "not pinned".into(),
+            },
             self.runs,
             if self.smoke { ", SMOKE counts" } else { "" },
-            self.wasmgate
+            self.wasmgate,
+            self.wasmtime
+                .as_ref()
+                .map_or(String::new(), |w| format!(" — wasmtime {w}")),
         );
         for line in &lines {
             let cells: Vec<String> = line

@@ -1,20 +1,33 @@
 //! The benchmark keeps building and working: `wasmgate-bench --smoke --json` (tiny
-//! counts) reports every figure with positive numbers. Timings are not asserted.
+//! counts) reports every figure with positive numbers, unpinned and with `--pin`, and
+//! a wrong `--wasmtime` is a clear error. Timings are not asserted.
+//!
+//! The runs are made one after the other in a single test: two benches at once would
+//! only slow each other down on a 2-core CI machine.
 
-use std::process::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
-#[test]
-fn smoke_run_reports_every_figure() {
-    let out = Command::new(env!("CARGO_BIN_EXE_wasmgate-bench"))
+const BENCH: &str = env!("CARGO_BIN_EXE_wasmgate-bench");
+
+/// `wasmgate-bench --smoke --json --quiet --wasmgate self EXTRA…`.
+fn bench(extra: &[&str]) -> Output {
+    Command::new(BENCH)
         // `self`: this test must not run cargo (it holds the build lock) to build
         // target/release/wasmgate; the bench binary acts as wasmgate instead.
         .args(["--smoke", "--json", "--quiet", "--wasmgate", "self"])
+        .args(extra)
         .output()
-        .expect("run wasmgate-bench");
+        .expect("run wasmgate-bench")
+}
+
+/// The JSON report of a successful run, with every row's numbers checked.
+fn report(out: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "bench failed:\n{stdout}\n{stderr}");
-    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
     assert_eq!(report["smoke"], true);
     let rows = report["rows"].as_array().expect("rows");
     for figure in ["P1", "P2", "P3", "P5"] {
@@ -37,14 +50,110 @@ fn smoke_run_reports_every_figure() {
             assert!(row["pass"].is_boolean(), "{row} has a target but no result");
         }
     }
-    // Every guest kind is measured in P1 and P2.
-    for kind in ["native", "component", "rust-core", "go-core"] {
+    // The floor and every other subject are measured in P1 and P2; the others are
+    // relative to the floor, and P1 gives their overhead per request.
+    for subject in ["floor", "native", "component", "rust-core", "go-core"] {
         for figure in ["P1", "P2"] {
-            assert!(
-                rows.iter()
-                    .any(|r| r["figure"] == figure && r["subject"] == kind),
-                "no {figure} row for {kind}"
-            );
+            let row = rows
+                .iter()
+                .find(|r| r["figure"] == figure && r["subject"] == subject)
+                .unwrap_or_else(|| panic!("no {figure} row for {subject}"));
+            if subject != "floor" {
+                assert!(
+                    row["ratio_of"]
+                        .as_str()
+                        .is_some_and(|o| o.ends_with("floor")),
+                    "{row} is not relative to the floor"
+                );
+            }
+            if figure == "P1" && subject != "floor" {
+                assert!(row["overhead_us"]["median"].is_number(), "{row}: overhead");
+            }
         }
     }
+    for prefix in ["floor", "native"] {
+        assert!(
+            rows.iter()
+                .any(|r| r["figure"] == "P5"
+                    && r["subject"].as_str().unwrap_or("").starts_with(prefix)),
+            "no P5 row for {prefix}"
+        );
+    }
+    report
+}
+
+/// A stand-in for Wasmtime's CLI, so the `wasmtime` row's code path runs without one:
+/// it answers `--version` and turns `run -S http GUEST CMD URL N` into this bench binary
+/// acting as wasmgate, with the URL's origin allowed.
+fn fake_wasmtime(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("fake-wasmtime");
+    let script = format!(
+        r#"#!/bin/sh
+if [ "$1" = "--version" ]; then echo "wasmtime-cli 0.0.0 (fake)"; exit 0; fi
+[ "$1 $2 $3" = "run -S http" ] || {{ echo "fake wasmtime: unexpected: $*" >&2; exit 2; }}
+shift 3
+origin=$(printf '%s\n' "$3" | sed 's#^\(http://[^/]*\).*#\1#')
+WASMGATE_BENCH_AS_WASMGATE=1 exec '{BENCH}' run --allow "$origin" "$@"
+"#
+    );
+    std::fs::create_dir_all(dir).expect("tmp dir");
+    std::fs::write(&path, script).expect("write fake wasmtime");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+#[test]
+fn smoke_runs_unpinned_and_pinned() {
+    let plain = report(&bench(&[]));
+    assert_eq!(plain["pinned"], false);
+    assert!(plain["pinned_cpu"].is_null());
+    assert!(
+        !plain["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .any(|r| r["subject"] == "wasmtime"),
+        "a wasmtime row without --wasmtime"
+    );
+
+    // Pinned, with the wasmtime row (through the stand-in) measured too.
+    let fake = fake_wasmtime(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-smoke"));
+    let fake = fake.to_str().expect("UTF-8 path");
+    // One run is enough to see every row; it keeps the test short.
+    let pinned = report(&bench(&["--pin", "--runs", "1", "--wasmtime", fake]));
+    assert_eq!(pinned["pinned"], true);
+    assert!(pinned["pinned_cpu"].is_u64(), "{}", pinned["pinned_cpu"]);
+    assert!(
+        pinned["wasmtime"]
+            .as_str()
+            .is_some_and(|w| w.contains("fake")),
+        "{}",
+        pinned["wasmtime"]
+    );
+    let rows = pinned["rows"].as_array().expect("rows");
+    let row = rows
+        .iter()
+        .find(|r| r["figure"] == "P1" && r["subject"] == "wasmtime")
+        .expect("a P1 wasmtime row");
+    assert!(
+        row["ratio_of"]
+            .as_str()
+            .is_some_and(|o| o.ends_with("floor"))
+    );
+    assert!(row["target"].is_null(), "wasmtime has no target: {row}");
+}
+
+#[test]
+fn missing_wasmtime_is_a_clear_error() {
+    let out = bench(&["--only", "P1", "--wasmtime", "/nonexistent/wasmtime"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "succeeded without wasmtime: {stderr}"
+    );
+    assert!(
+        stderr.contains("/nonexistent/wasmtime") && stderr.contains("does not exist"),
+        "unclear error: {stderr}"
+    );
 }
