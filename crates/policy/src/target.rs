@@ -134,8 +134,9 @@ impl RequestTarget {
         path_and_query: &str,
     ) -> Result<Self, TargetError> {
         let method = parse_method(method).map_err(|why| TargetError::new(method, why))?;
-        let input = format!("{scheme}://{authority}{path_and_query}");
-        let err = |why: String| TargetError::new(input.clone(), why);
+        // Formatted only for an error: this runs on every request.
+        let err =
+            |why: String| TargetError::new(format!("{scheme}://{authority}{path_and_query}"), why);
         let scheme = parse_scheme(scheme).map_err(err)?;
         let (host, port) = parse_authority(authority).map_err(err)?;
         let path_and_query = parse_path_and_query(path_and_query).map_err(err)?;
@@ -158,12 +159,13 @@ impl RequestTarget {
 
     /// Canonical `scheme://host[:port]/path?q`; the port is omitted when it is the default.
     pub fn url(&self) -> String {
-        format!(
-            "{}://{}{}",
-            self.scheme,
-            self.authority(),
-            self.path_and_query
-        )
+        self.url_with(&self.authority())
+    }
+
+    /// [`Self::url`] from an [`Self::authority`] already at hand, so a caller that needs
+    /// both formats the host once.
+    pub fn url_with(&self, authority: &str) -> String {
+        format!("{}://{authority}{}", self.scheme, self.path_and_query)
     }
 
     /// `host[:port]`; the port is omitted when it is the default, IPv6 is bracketed.

@@ -80,16 +80,17 @@ impl WasiHttpHooks for PolicyHooks {
         &mut self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+        io: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
         let (parts, body) = request.into_parts();
-        let (method, url) = (parts.method.to_string(), parts.uri.to_string());
+        // Cheap clones (shared bytes), formatted only if the body fails.
+        let (method, uri) = (parts.method.clone(), parts.uri.clone());
         let body: OutboundBody = body
             .map_err(move |e| {
                 OutboundError::other(
                     OutboundErrorKind::Protocol,
-                    &method,
-                    &url,
+                    method.as_str(),
+                    &uri.to_string(),
                     format!("the guest's request body failed: {e}"),
                 )
             })
@@ -111,8 +112,8 @@ impl WasiHttpHooks for PolicyHooks {
         Box::new(async move {
             let response = sent.await.map_err(|e| to_wasi_error(&e))?;
             let response = response.map(|b| b.map_err(|e| to_wasi_error(&e)).boxed_unsync());
-            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
-                Box::new(async { Ok(()) });
+            // The connection's I/O runs in the client's own task; hand back wasi-http's
+            // own no-op rather than allocating another.
             Ok((response, io))
         })
     }

@@ -14,12 +14,20 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Epoch deadline for runs without a timeout: far beyond any run's lifetime.
 pub(crate) const NO_DEADLINE: u64 = u64::MAX / 4;
 
+/// Environment variable that turns on Wasmtime's perf map (see `new_engine`).
+pub const PERFMAP_ENV: &str = "WASMGATE_PERFMAP";
+
 /// Builds the engine every guest of a [`crate::Runner`] runs on.
 pub(crate) fn new_engine() -> Result<Engine, Error> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     // Interrupts guests that spin without calling the host; see `EpochTicker`.
     config.epoch_interruption(true);
+    // `WASMGATE_PERFMAP=1` names guest functions for `perf` (writes /tmp/perf-PID.map):
+    // how the profiles in docs/benchmarks.md were taken.
+    if std::env::var_os(PERFMAP_ENV).is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config).map_err(|e| {
         Error::new(ErrorKind::Internal, "cannot set up the WebAssembly engine")
             .with_source(crate::error::wasmtime_cause(e))

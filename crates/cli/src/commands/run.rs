@@ -119,7 +119,9 @@ impl RunCommand {
             );
             return ExitCode::from(ExitCodeKind::NotFound.code());
         }
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
+        // One thread: the guest, its requests' connections and its timers all run where
+        // the guest runs, so a request costs no hand-off between threads (docs/benchmarks.md).
+        let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
         {
@@ -129,7 +131,15 @@ impl RunCommand {
                 return ExitCode::from(ExitCodeKind::Usage.code());
             }
         };
-        runtime.block_on(run(plan, file, verbose))
+        // A task, not the `block_on` future itself: waking a current-thread runtime's
+        // `block_on` future costs a syscall (it unparks the driver), waking a task does not,
+        // and the guest is woken at least once per request.
+        runtime.block_on(async move {
+            match tokio::spawn(run(plan, file, verbose)).await {
+                Ok(code) => code,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        })
     }
 
     fn plan(self) -> Result<Plan, String> {

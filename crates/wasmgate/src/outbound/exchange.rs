@@ -41,6 +41,8 @@ pub(super) struct Exchange<'a> {
     pub(super) target: &'a RequestTarget,
     pub(super) rule: &'a AllowRule,
     pub(super) key: &'a PoolKey,
+    /// `host[:port]` of the validated target, for `Host` or `:authority`.
+    pub(super) authority: &'a str,
     pub(super) label: &'a RequestLabel,
     pub(super) connect_timeout: Duration,
     pub(super) first_byte: Duration,
@@ -84,6 +86,7 @@ impl OutboundClient {
                 ex.headers.clone(),
                 body.take().expect("a body for each attempt"),
                 ex.target,
+                ex.authority,
                 h2,
             )
             .map_err(|e| {
@@ -191,20 +194,18 @@ fn build_request(
     mut headers: http::HeaderMap,
     body: HyperBody,
     target: &RequestTarget,
+    authority: &str,
     h2: bool,
 ) -> Result<http::Request<HyperBody>, http::Error> {
     headers.remove(http::header::HOST);
     let uri = if h2 {
         http::Uri::builder()
-            .scheme(target.scheme.to_string().as_str())
-            .authority(target.authority())
+            .scheme(target.scheme.as_str())
+            .authority(authority)
             .path_and_query(target.path_and_query.as_str())
             .build()?
     } else {
-        headers.insert(
-            http::header::HOST,
-            http::HeaderValue::from_str(&target.authority())?,
-        );
+        headers.insert(http::header::HOST, http::HeaderValue::from_str(authority)?);
         http::Uri::builder()
             .path_and_query(target.path_and_query.as_str())
             .build()?

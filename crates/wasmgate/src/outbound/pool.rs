@@ -31,8 +31,9 @@ pub(crate) enum Conn {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PoolKey {
     pub(crate) scheme: &'static str,
-    pub(crate) host: String,
-    pub(crate) port: u16,
+    /// `host[:port]` as [`wasmgate_policy::RequestTarget::authority`] writes it (the
+    /// port only when not the scheme's default, so one spelling per destination).
+    pub(crate) authority: String,
     pub(crate) rule: String,
 }
 
