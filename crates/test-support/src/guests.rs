@@ -11,6 +11,10 @@ pub enum Guest {
     HttpClient,
     /// Client built on the `wstd` crate (component, wasm32-wasip2).
     WstdClient,
+    /// Raw `wasi:http/incoming-handler` server (component, wasm32-wasip2).
+    HttpHandler,
+    /// `#[wstd::http_server]` handler (component, wasm32-wasip2).
+    WstdHandler,
     /// Plain core module without HTTP (wasm32-wasip1).
     Wasip1Hello,
 }
@@ -20,6 +24,8 @@ impl Guest {
         match self {
             Guest::HttpClient => ("wasm32-wasip2", "http-client"),
             Guest::WstdClient => ("wasm32-wasip2", "wstd-client"),
+            Guest::HttpHandler => ("wasm32-wasip2", "http-handler"),
+            Guest::WstdHandler => ("wasm32-wasip2", "wstd-handler"),
             Guest::Wasip1Hello => ("wasm32-wasip1", "wasip1-hello"),
         }
     }
@@ -50,7 +56,7 @@ fn build(target: &str) -> PathBuf {
     let bins: &[&str] = if target == "wasm32-wasip1" {
         &["wasip1-hello"]
     } else {
-        &["http-client", "wstd-client"]
+        &["http-client", "wstd-client", "http-handler", "wstd-handler"]
     };
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root.join("test-programs"))

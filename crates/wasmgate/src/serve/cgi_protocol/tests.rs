@@ -642,3 +642,112 @@ fn body_bytes_after_the_head_are_not_looked_at() {
     assert_eq!(&input[n..], b"\x00\r\n\xff: x\n\n");
     assert_eq!(head.headers.len(), 1);
 }
+
+// ---- against Go's net/http/cgi child --------------------------------------------
+
+/// Runs the native build of `guest/go/testprograms/cgihandler` (the same source as the
+/// wasip1 guest; `cgi.Serve` is target-independent) with only the meta-variables of
+/// `req` as its environment and `body` on stdin, and parses its output.
+fn go_cgi(req: Request<()>, body: &[u8], tls: bool) -> (ResponseHead, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let exe = wasmgate_test_support::go::go_native("cgihandler");
+    let p = parts(req);
+    let mut child = Command::new(exe)
+        .env_clear()
+        .envs(vars_of(&p, tls, ""))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the native cgihandler");
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "cgihandler: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (head, n) = ResponseHead::parse_final(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {:?}", String::from_utf8_lossy(&out.stdout));
+    });
+    (head, String::from_utf8_lossy(&out.stdout[n..]).into_owned())
+}
+
+#[test]
+fn go_cgi_child_accepts_the_meta_variables_and_its_head_parses() {
+    let (head, body) = go_cgi(
+        Request::get("/hello")
+            .header("host", "h:8080")
+            .body(())
+            .unwrap(),
+        b"",
+        false,
+    );
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(head.headers["x-handler"], "cgihandler");
+    assert_eq!(body, "hello from cgihandler\n");
+
+    let (head, body) = go_cgi(
+        Request::get("/status?code=418")
+            .header("host", "h")
+            .body(())
+            .unwrap(),
+        b"",
+        false,
+    );
+    assert_eq!(head.status.as_u16(), 418);
+    assert_eq!(body, "status 418\n");
+
+    let (head, body) = go_cgi(
+        Request::post("/echo")
+            .header("host", "h")
+            .header("content-type", "text/x-test")
+            .header("content-length", "11")
+            .body(())
+            .unwrap(),
+        b"hello world",
+        false,
+    );
+    assert_eq!(head.headers["content-type"], "text/x-test");
+    assert_eq!(body, "hello world");
+}
+
+#[test]
+fn go_cgi_child_sees_the_request_as_sent() {
+    // HTTP/2 over TLS: no Host header, the authority in the URI; split cookies.
+    let (_, body) = go_cgi(
+        Request::get("https://example.test:8443/env?a=1")
+            .version(Version::HTTP_2)
+            .header("x-forwarded-for", "10.0.0.1")
+            .header("x_forwarded_for", "6.6.6.6")
+            .header("proxy", "http://evil.test:3128")
+            .header("cookie", "a=1")
+            .header("cookie", "b=2")
+            .body(())
+            .unwrap(),
+        b"",
+        true,
+    );
+    let want = "method: GET\nurl: https://example.test:8443/env?a=1\nhost: example.test:8443\n\
+                remote: 192.0.2.7:50123\ntls: true\nproto: HTTP/2.0\ncontent-length: 0\n\
+                header: Cookie: a=1; b=2\nheader: X-Forwarded-For: 10.0.0.1\n";
+    assert_eq!(body, want);
+}
+
+#[test]
+fn go_cgi_child_reads_no_body_without_content_length() {
+    // Go reads stdin only when CONTENT_LENGTH > 0: the server must give a chunked body
+    // a length (or refuse it), see the module docs.
+    let (_, body) = go_cgi(
+        Request::post("/echo")
+            .header("host", "h")
+            .header("transfer-encoding", "chunked")
+            .body(())
+            .unwrap(),
+        b"lost",
+        false,
+    );
+    assert_eq!(body, "");
+}
