@@ -16,6 +16,9 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run a wasip2 component or a wasip1 core module.
     Run(crate::commands::run::RunCommand),
+    /// Serve HTTP: one fresh guest instance per request (a wasi:http component, or a
+    /// wasip1 core module through CGI), under the same policy as `run`.
+    Serve(crate::commands::serve::ServeCommand),
     /// Explain what a .wasm is and why it can or cannot reach the network, with fixes.
     Doctor(crate::commands::doctor::DoctorCommand),
     /// List or clear the compiled-code cache that `run` keeps.

@@ -36,6 +36,25 @@ pub(crate) struct ConfigFile {
     /// Per-request limits.
     #[serde(default)]
     pub(crate) limits: LimitsSection,
+    /// `wasmgate serve` settings (ignored by `run`).
+    #[serde(default)]
+    pub(crate) serve: ServeSection,
+}
+
+/// `[serve]`: names match `wasmgate serve`'s flags without `--`, with underscores.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServeSection {
+    pub(crate) addr: Option<String>,
+    pub(crate) tls_cert: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
+    pub(crate) metrics_addr: Option<String>,
+    pub(crate) request_timeout: Option<String>,
+    pub(crate) max_concurrent_handlers: Option<usize>,
+    pub(crate) max_incoming_body: Option<String>,
+    pub(crate) max_header_size: Option<String>,
+    pub(crate) shutdown_timeout: Option<String>,
+    pub(crate) access_log: Option<PathBuf>,
 }
 
 /// `[limits]`: names match the flags without `--`, with underscores.
@@ -74,10 +93,18 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<ConfigFile, String> {
             *ca = base.join(&*ca);
         }
     }
-    if let Some(log) = &mut file.audit_log
-        && log.is_relative()
+    for path in [
+        &mut file.audit_log,
+        &mut file.serve.tls_cert,
+        &mut file.serve.tls_key,
+        &mut file.serve.access_log,
+    ]
+    .into_iter()
+    .flatten()
     {
-        *log = base.join(&*log);
+        if path.is_relative() {
+            *path = base.join(&*path);
+        }
     }
     for dir in &mut file.dirs {
         let (host, guest) = match dir.split_once("::") {
@@ -146,9 +173,23 @@ max_request_body = "1MiB"
 max_response_body = "10MiB"
 max_concurrent_requests = 4
 max_requests = 10
+[serve]
+addr = "0.0.0.0:9000"
+tls_cert = "cert.pem"
+tls_key = "key.pem"
+metrics_addr = "127.0.0.1:9100"
+request_timeout = "5s"
+max_concurrent_handlers = 8
+max_incoming_body = "1MiB"
+max_header_size = "16KiB"
+shutdown_timeout = "10s"
+access_log = "access.jsonl"
 "#,
         )
         .unwrap();
+        assert_eq!(c.serve.max_concurrent_handlers, Some(8));
+        assert!(c.serve.tls_cert.as_ref().unwrap().is_absolute());
+        assert!(c.serve.access_log.as_ref().unwrap().is_absolute());
         assert_eq!(c.allow.len(), 2);
         assert_eq!(c.limits.max_concurrent_requests, Some(4));
         assert!(c.ca_certs[0].is_absolute() || c.ca_certs[0].starts_with(std::env::temp_dir()));
@@ -162,6 +203,8 @@ max_requests = 10
         assert!(e.contains("unknown field `alow`"), "{e}");
         let e = parse("[limits]\nmax_body = \"1MiB\"\n").unwrap_err();
         assert!(e.contains("unknown field `max_body`"), "{e}");
+        let e = parse("[serve]\nport = 80\n").unwrap_err();
+        assert!(e.contains("unknown field `port`"), "{e}");
     }
 
     #[test]

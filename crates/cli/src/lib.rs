@@ -35,6 +35,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         cli::Command::Run(cmd) => cmd.execute(),
+        cli::Command::Serve(cmd) => cmd.execute(),
         cli::Command::Doctor(cmd) => cmd.execute(),
         cli::Command::Cache(cmd) => cmd.execute(),
     }

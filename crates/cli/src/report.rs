@@ -35,6 +35,11 @@ impl EventSink for StderrReporter {
             ),
             (None, false) => return,
         };
+        // Under `serve`: which incoming request's handler made it.
+        let line = match &e.incoming {
+            Some(incoming) => line.replacen("wasmgate: ", &format!("wasmgate: [{incoming}] "), 1),
+            None => line,
+        };
         write_line(&line);
     }
 
@@ -120,6 +125,7 @@ mod tests {
             bytes_out: 0,
             duration: Duration::from_millis(7),
             error: None,
+            incoming: None,
         }
     }
 

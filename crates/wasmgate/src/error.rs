@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Trap,
     /// The run exceeded its `--timeout`.
     Timeout,
+    /// `serve` cannot listen on its address (in use, not permitted, not local).
+    Listen,
     /// Anything else on the host side.
     Internal,
 }

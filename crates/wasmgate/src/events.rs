@@ -69,6 +69,9 @@ pub struct RequestEvent {
     pub duration: Duration,
     /// What went wrong, if anything.
     pub error: Option<OutboundError>,
+    /// Under `serve`: the incoming request whose handler issued it, as
+    /// `METHOD PATH #N` (N counts the server's incoming requests from 1). `None` under `run`.
+    pub incoming: Option<String>,
 }
 
 impl RequestEvent {
@@ -88,6 +91,7 @@ impl RequestEvent {
             bytes_out: 0,
             duration: Duration::ZERO,
             error: None,
+            incoming: None,
         }
     }
 
@@ -113,6 +117,7 @@ impl RequestEvent {
             "duration_ms": self.duration.as_micros() as f64 / 1000.0,
             "error": self.error.as_ref().map(|e| e.to_string()),
             "error_kind": self.error.as_ref().map(|e| e.kind().as_str()),
+            "incoming": self.incoming,
         })
     }
 }
@@ -168,6 +173,14 @@ struct RunState {
 pub struct EventHub {
     sinks: Vec<Arc<dyn EventSink>>,
     run: Arc<RunState>,
+    /// Under `serve`: the incoming request this hub's events belong to.
+    incoming: Option<Arc<IncomingTag>>,
+}
+
+/// The incoming request a `serve` hub stamps on its events, and how many it saw.
+struct IncomingTag {
+    label: String,
+    count: Arc<AtomicU64>,
 }
 
 impl EventHub {
@@ -178,6 +191,19 @@ impl EventHub {
 
     /// Hands the event to every subscriber.
     pub fn emit(&self, event: &RequestEvent) {
+        if let Some(tag) = &self.incoming
+            && event.incoming.is_none()
+        {
+            tag.count.fetch_add(1, Ordering::Relaxed);
+            let tagged = RequestEvent {
+                incoming: Some(tag.label.clone()),
+                ..event.clone()
+            };
+            for sink in &self.sinks {
+                sink.on_request(&tagged);
+            }
+            return;
+        }
         for sink in &self.sinks {
             sink.on_request(event);
         }
@@ -188,6 +214,17 @@ impl EventHub {
         EventHub {
             sinks: self.sinks.clone(),
             run: Arc::default(),
+            incoming: None,
+        }
+    }
+
+    /// For one incoming request of `serve`: a run of its own whose events carry
+    /// `label` ([`RequestEvent::incoming`]) and are counted in `count`.
+    pub(crate) fn for_incoming(&self, label: String, count: Arc<AtomicU64>) -> EventHub {
+        EventHub {
+            sinks: self.sinks.clone(),
+            run: Arc::default(),
+            incoming: Some(Arc::new(IncomingTag { label, count })),
         }
     }
 
@@ -283,6 +320,7 @@ mod tests {
             bytes_out: 0,
             duration: Duration::from_micros(1234),
             error: None,
+            incoming: None,
         }
     }
 
@@ -301,7 +339,31 @@ mod tests {
         assert_eq!(v["addr"], "127.0.0.1:8080");
         assert_eq!(v["duration_ms"], 1.234);
         assert!(v["error"].is_null());
+        assert!(v["incoming"].is_null());
         assert!(log.write_error().is_none());
+    }
+
+    #[test]
+    fn a_serve_hub_stamps_and_counts_its_incoming_request() {
+        struct Keep(Mutex<Vec<RequestEvent>>);
+        impl EventSink for Keep {
+            fn on_request(&self, e: &RequestEvent) {
+                self.0.lock().unwrap().push(e.clone());
+            }
+        }
+        let keep = Arc::new(Keep(Mutex::new(Vec::new())));
+        let mut hub = EventHub::default();
+        hub.subscribe(keep.clone());
+        let count = Arc::new(AtomicU64::new(0));
+        let tagged = hub.for_incoming("GET /a #7".into(), count.clone());
+        tagged.emit(&event());
+        tagged.emit(&event());
+        hub.for_run().emit(&event());
+        let seen = keep.0.lock().unwrap();
+        assert_eq!(seen[0].incoming.as_deref(), Some("GET /a #7"));
+        assert_eq!(seen[0].to_json()["incoming"], "GET /a #7");
+        assert_eq!(seen[2].incoming, None);
+        assert_eq!(count.load(Ordering::Relaxed), 2);
     }
 
     struct Full;

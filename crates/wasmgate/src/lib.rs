@@ -32,6 +32,7 @@ pub mod events;
 mod kind;
 pub mod outbound;
 mod run;
+pub mod serve;
 mod tls;
 mod wasi;
 
@@ -46,6 +47,7 @@ pub use outbound::{
     ResolveFuture, StaticResolver, SystemResolver,
 };
 pub use run::{RunOutcome, Runner, RunnerBuilder, SLOW_COMPILE_AFTER, SlowCompileNotice};
+pub use serve::{ServeConfig, ServeLimits, ServeSummary, Server, ServerTlsFiles};
 pub use tls::TlsConfig;
 pub use wasi::{DEFAULT_MAX_MEMORY, DirGrant, GuestConfig, Stdio};
 pub use wasmgate_policy as policy;

@@ -83,20 +83,30 @@ impl Runner {
         &self.policy
     }
 
+    /// The engine every guest of this runner runs on (one epoch ticker for all).
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The subscribers of this runner's request events.
+    pub(crate) fn events(&self) -> &EventHub {
+        &self.events
+    }
+
+    /// An outbound client under this runner's policy, resolver and TLS roots that
+    /// reports to `events` (one per run, or per incoming request under `serve`).
+    pub(crate) fn client(&self, events: EventHub) -> OutboundClient {
+        OutboundClient::new(
+            self.policy.clone(),
+            self.resolver.clone(),
+            self.tls.clone(),
+            events,
+        )
+    }
+
     /// Reads and runs a `.wasm` file.
     pub async fn run_file(&self, path: &Path, config: &GuestConfig) -> Result<RunOutcome, Error> {
-        let name = path.display().to_string();
-        let unreadable =
-            |e: std::io::Error| Error::new(ErrorKind::Load, format!("cannot read {name}: {e}"));
-        // The header first: a large file that is not WebAssembly is refused without
-        // being read whole.
-        let mut file = std::fs::File::open(path).map_err(unreadable)?;
-        let mut header = Vec::with_capacity(8);
-        std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, 8), &mut header)
-            .map_err(unreadable)?;
-        detect(&header, &name)?;
-        let mut bytes = header;
-        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
+        let (bytes, name) = read_guest(path)?;
         self.run_bytes(&bytes, &name, config).await
     }
 
@@ -109,17 +119,9 @@ impl Runner {
         config: &GuestConfig,
     ) -> Result<RunOutcome, Error> {
         let kind = detect(bytes, name)?;
-        let client = OutboundClient::new(
-            self.policy.clone(),
-            self.resolver.clone(),
-            self.tls.clone(),
-            self.events.for_run(),
-        );
+        let client = self.client(self.events.for_run());
         let (builder, captured) = crate::wasi::builder(config)?;
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(usize::try_from(config.max_memory).unwrap_or(usize::MAX))
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = store_limits(config.max_memory);
         let ticks = deadline_ticks(config.timeout);
         let (compiled, cache) = self.compile(kind, bytes, name)?;
         // The run's hub: what the end of the run cancels is counted there.
@@ -175,7 +177,7 @@ impl Runner {
     }
 
     /// Compiles the guest, through the cache when there is one.
-    fn compile(
+    pub(crate) fn compile(
         &self,
         kind: WasmKind,
         bytes: &[u8],
@@ -207,29 +209,13 @@ impl Runner {
         &self,
         component: Component,
         name: &str,
-        mut builder: wasmtime_wasi::WasiCtxBuilder,
+        builder: wasmtime_wasi::WasiCtxBuilder,
         client: OutboundClient,
         limits: StoreLimits,
         ticks: u64,
     ) -> Result<Result<i32, Error>, Error> {
-        let mut linker = ComponentLinker::<ComponentState>::new(&self.engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
-        // So that a failed body read reports its code (wasi-http 48's version returns none).
-        shadow_http_error_code(&mut linker).map_err(internal)?;
-        // So that requests wasi-http refuses before the hook are reported too.
-        shadow_handle(&mut linker).map_err(internal)?;
-        let state = ComponentState {
-            wasi: builder.build(),
-            http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
-            hooks: PolicyHooks { client },
-            limits,
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(ticks);
+        let linker = component_linker(&self.engine)?;
+        let mut store = component_store(&self.engine, builder, client, limits, ticks);
         let command = Command::instantiate_async(&mut store, &component, &linker)
             .await
             .map_err(|e| link_error(name, e))?;
@@ -345,12 +331,74 @@ impl RunnerBuilder {
     }
 }
 
+/// Reads a `.wasm` file, checking its header before reading the rest; returns its
+/// bytes and its name for messages.
+pub(crate) fn read_guest(path: &Path) -> Result<(Vec<u8>, String), Error> {
+    let name = path.display().to_string();
+    let unreadable =
+        |e: std::io::Error| Error::new(ErrorKind::Load, format!("cannot read {name}: {e}"));
+    // The header first: a large file that is not WebAssembly is refused without
+    // being read whole.
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut header = Vec::with_capacity(8);
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, 8), &mut header)
+        .map_err(unreadable)?;
+    detect(&header, &name)?;
+    let mut bytes = header;
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
+    Ok((bytes, name))
+}
+
+/// The linker every component gets, under `run` and `serve`: WASI, `wasi:http` with
+/// wasmgate's shadowed functions.
+pub(crate) fn component_linker(engine: &Engine) -> Result<ComponentLinker<ComponentState>, Error> {
+    let mut linker = ComponentLinker::<ComponentState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(internal)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(internal)?;
+    // So that a failed body read reports its code (wasi-http 48's version returns none).
+    shadow_http_error_code(&mut linker).map_err(internal)?;
+    // So that requests wasi-http refuses before the hook are reported too.
+    shadow_handle(&mut linker).map_err(internal)?;
+    Ok(linker)
+}
+
+/// A component's store: its WASI context, `wasi:http` through `client`, the memory
+/// cap and the epoch deadline (`ticks` of the engine's one ticker).
+pub(crate) fn component_store(
+    engine: &Engine,
+    mut builder: wasmtime_wasi::WasiCtxBuilder,
+    client: OutboundClient,
+    limits: StoreLimits,
+    ticks: u64,
+) -> Store<ComponentState> {
+    let state = ComponentState {
+        wasi: builder.build(),
+        http: WasiHttpCtx::new(),
+        table: ResourceTable::new(),
+        hooks: PolicyHooks { client },
+        limits,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|s| &mut s.limits);
+    store.epoch_deadline_trap();
+    store.set_epoch_deadline(ticks);
+    store
+}
+
+/// The store limits for a guest memory cap of `max_memory` bytes: growing past it traps.
+pub(crate) fn store_limits(max_memory: u64) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(usize::try_from(max_memory).unwrap_or(usize::MAX))
+        .trap_on_grow_failure(true)
+        .build()
+}
+
 fn internal(e: wasmtime::Error) -> Error {
     Error::new(ErrorKind::Internal, "cannot link WASI into the guest")
         .with_source(crate::error::wasmtime_cause(e))
 }
 
-fn load_error(name: &str, e: wasmtime::Error) -> Error {
+pub(crate) fn load_error(name: &str, e: wasmtime::Error) -> Error {
     Error::new(
         ErrorKind::Load,
         format!("cannot compile {name}: it is not a valid WebAssembly module or component"),
@@ -358,7 +406,7 @@ fn load_error(name: &str, e: wasmtime::Error) -> Error {
     .with_source(crate::error::wasmtime_cause(e))
 }
 
-fn link_error(name: &str, e: wasmtime::Error) -> Error {
+pub(crate) fn link_error(name: &str, e: wasmtime::Error) -> Error {
     Error::new(
         ErrorKind::Link,
         format!("cannot start {name}: it imports something wasmgate does not provide (the cause below names it)"),
@@ -432,7 +480,7 @@ fn run_end(end: &Result<i32, Error>) -> Cancellation {
 }
 
 /// Whether a trap is the epoch deadline (`--timeout` while the guest ran wasm).
-fn hit_deadline(e: &Error) -> bool {
+pub(crate) fn hit_deadline(e: &Error) -> bool {
     let chain = format!("{:?}", std::error::Error::source(e).map(|s| s.to_string()));
     e.kind() == ErrorKind::Trap && (chain.contains("epoch deadline") || chain.contains("interrupt"))
 }

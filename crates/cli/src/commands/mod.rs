@@ -2,4 +2,6 @@
 
 pub(crate) mod cache;
 pub(crate) mod doctor;
+pub(crate) mod guest_flags;
 pub(crate) mod run;
+pub(crate) mod serve;
