@@ -14,8 +14,9 @@ use std::time::Duration;
 /// The subjects of a figure: floor, native, the guest kinds, and (P1 only, with
 /// `--wasmtime`) the component under Wasmtime's CLI.
 fn subjects(ctx: &Ctx, with_wasmtime: bool) -> Vec<Subject> {
-    let mut all = vec![Subject::Floor, Subject::Native];
+    let mut all = vec![Subject::Floor, Subject::FloorInProcess, Subject::Native];
     all.extend(KINDS.map(Subject::Guest));
+    all.push(Subject::GoNative);
     if with_wasmtime && ctx.wasmtime.is_some() {
         all.push(Subject::Wasmtime);
     }
@@ -48,6 +49,30 @@ fn wasmtime(ctx: &mut Ctx, args: &[&str]) -> Result<Finished, String> {
     let mut cmd = w.command(&wasm, args);
     cmd.env("XDG_CACHE_HOME", ctx.scratch.join("cache"));
     proc::run(cmd)?.check(&format!("wasmtime component {}", args.join(" ")))
+}
+
+/// The floor client in a process of its own (`floor.rs`): `bench URL N`.
+fn floor_child(args: &[&str]) -> Result<Finished, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("the bench binary's path: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.env(crate::floor::AS_FLOOR_ENV, "1").args(args);
+    proc::run(cmd)?.check(&format!("floor {}", args.join(" ")))
+}
+
+/// The go-core guest's program run natively: `httpclient ARGS…` against the same server.
+fn go_native(ctx: &mut Ctx, args: &[&str]) -> Result<Finished, String> {
+    let mut cmd = Command::new(ctx.go_native());
+    cmd.args(args);
+    proc::run(cmd)?.check(&format!("go-native {}", args.join(" ")))
+}
+
+/// Runs every guest once (one request) so that P1's and P2's peak RSS and times never
+/// include compiling it: the compiled-code cache is warm from here on.
+fn warm_up(ctx: &mut Ctx, url: &str) -> Result<(), String> {
+    for k in KINDS {
+        guest(ctx, k, &["bench", url, "1"])?;
+    }
+    Ok(())
 }
 
 /// The guest's own `elapsed-ms:` after checking `ok:` and (if given) `body-bytes:`.
@@ -105,7 +130,7 @@ impl Samples {
 /// floor's (none for Wasmtime's CLI, a peer shown for comparison).
 fn p1_limit(s: Subject) -> Option<f64> {
     match s {
-        Subject::Floor | Subject::Wasmtime => None,
+        Subject::Floor | Subject::FloorInProcess | Subject::Wasmtime | Subject::GoNative => None,
         Subject::Native => Some(1.1),
         Subject::Guest(Kind::Component) => Some(1.5),
         Subject::Guest(Kind::RustCore) => Some(1.3),
@@ -120,11 +145,16 @@ pub fn p1(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let n = c.p1_requests;
     let (total, n_arg) = (n * c.p1_body, n.to_string());
     let subjects = subjects(ctx, true);
+    warm_up(ctx, &url)?;
     let (mut rps, mut rss) = (Samples::default(), Samples::default());
     for run in 0..c.runs {
         for s in order(run, &subjects) {
             let secs = match s {
-                Subject::Floor => checked(s, ctx.floor.sequential(&url, n)?, total)?,
+                Subject::Floor => {
+                    let f = floor_child(&["bench", &url, &n_arg])?;
+                    guest_ms(&f, n, Some(total))? / 1000.0
+                }
+                Subject::FloorInProcess => checked(s, ctx.floor.sequential(&url, n)?, total)?,
                 Subject::Native => checked(s, ctx.native.sequential(&url, n)?, total)?,
                 Subject::Guest(k) => {
                     let f = guest(ctx, k, &["bench", &url, &n_arg])?;
@@ -133,6 +163,11 @@ pub fn p1(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                 }
                 Subject::Wasmtime => {
                     let f = wasmtime(ctx, &["bench", &url, &n_arg])?;
+                    rss.push(s, mib(f.peak_rss_kib));
+                    guest_ms(&f, n, Some(total))? / 1000.0
+                }
+                Subject::GoNative => {
+                    let f = go_native(ctx, &["bench", &url, &n_arg])?;
                     rss.push(s, mib(f.peak_rss_kib));
                     guest_ms(&f, n, Some(total))? / 1000.0
                 }
@@ -165,8 +200,19 @@ pub fn p1(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         }
         rows.push(row);
     }
+    // What the Go guest costs beyond Go's own runtime and net/http.
+    let go = Subject::Guest(Kind::GoCore);
+    if let Some(r) = Summary::paired(rps.get(Subject::GoNative), rps.get(go), |n, g| n / g) {
+        rows.push(
+            Row::plain("P1", "go-core vs go-native", "ratio", r).with_overhead(Summary::paired(
+                rps.get(go),
+                rps.get(Subject::GoNative),
+                |g, n| (1.0 / g - 1.0 / n) * 1e6,
+            )),
+        );
+    }
     for &s in &subjects {
-        if matches!(s, Subject::Guest(_) | Subject::Wasmtime) {
+        if matches!(s, Subject::Guest(_) | Subject::Wasmtime | Subject::GoNative) {
             rows.push(Row::plain(
                 "P1",
                 &format!("{} peak RSS", s.name()),
@@ -195,14 +241,25 @@ pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let c = ctx.counts;
     let url = ctx.server.url(&format!("/bytes/{}", c.p2_bytes));
     let subjects = subjects(ctx, false);
+    warm_up(ctx, &ctx.server.url("/bytes/1"))?;
     let (mut mbps, mut rss) = (Samples::default(), Samples::default());
     for run in 0..c.runs {
         for s in order(run, &subjects) {
             let secs = match s {
-                Subject::Floor => checked(s, ctx.floor.sequential(&url, 1)?, c.p2_bytes)?,
+                Subject::Floor => {
+                    let f = floor_child(&["bench", &url, "1"])?;
+                    rss.push(s, mib(f.peak_rss_kib));
+                    guest_ms(&f, 1, Some(c.p2_bytes))? / 1000.0
+                }
+                Subject::FloorInProcess => checked(s, ctx.floor.sequential(&url, 1)?, c.p2_bytes)?,
                 Subject::Native => checked(s, ctx.native.sequential(&url, 1)?, c.p2_bytes)?,
                 Subject::Guest(k) => {
                     let f = guest(ctx, k, &["bench", &url, "1"])?;
+                    rss.push(s, mib(f.peak_rss_kib));
+                    guest_ms(&f, 1, Some(c.p2_bytes))? / 1000.0
+                }
+                Subject::GoNative => {
+                    let f = go_native(ctx, &["bench", &url, "1"])?;
                     rss.push(s, mib(f.peak_rss_kib));
                     guest_ms(&f, 1, Some(c.p2_bytes))? / 1000.0
                 }
@@ -226,12 +283,13 @@ pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     )];
     for &s in &subjects[1..] {
         let ratio = Summary::paired(mbps.get(s), floor, |x, f| x / f);
-        let pass = ratio.as_ref().is_some_and(|r| r.median >= 0.90);
-        rows.push(
-            Row::plain("P2", s.name(), "MB/s", mbps.summary(s)?)
-                .with_ratio(ratio, "throughput ÷ floor")
-                .with_target("ratio ≥ 0.90".into(), pass),
-        );
+        let mut row = Row::plain("P2", s.name(), "MB/s", mbps.summary(s)?)
+            .with_ratio(ratio.clone(), "throughput ÷ floor");
+        if !matches!(s, Subject::GoNative | Subject::FloorInProcess) {
+            let pass = ratio.as_ref().is_some_and(|r| r.median >= 0.90);
+            row = row.with_target("ratio ≥ 0.90".into(), pass);
+        }
+        rows.push(row);
     }
     // Peak RSS is only known for child processes: the floor and native share the bench
     // process with its server.
@@ -243,6 +301,19 @@ pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                 .with_target("max ≤ 64 MiB".into(), pass),
         );
     }
+    rows.push(Row::plain(
+        "P2",
+        "floor peak RSS",
+        "MiB",
+        rss.summary(Subject::Floor)?,
+    ));
+    // The Go runtime's own share of go-core's memory.
+    rows.push(Row::plain(
+        "P2",
+        "go-native peak RSS",
+        "MiB",
+        rss.summary(Subject::GoNative)?,
+    ));
     Ok(rows)
 }
 
@@ -359,7 +430,11 @@ pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let url = ctx.server.url(&format!("/slow/{}", c.p5_delay_ms));
     let n = c.p5_requests;
     let n_arg = n.to_string();
-    let subjects = subjects(ctx, false);
+    // Go's own concurrency is not what P5 is about.
+    let subjects: Vec<Subject> = subjects(ctx, false)
+        .into_iter()
+        .filter(|&s| !matches!(s, Subject::GoNative | Subject::FloorInProcess))
+        .collect();
     let (mut one, mut all) = (Samples::default(), Samples::default());
     for run in 0..c.runs {
         for s in order(run, &subjects) {
@@ -381,7 +456,9 @@ pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                     let many = guest(ctx, k, &[command, &url, &n_arg])?;
                     (guest_ms(&single, 1, None)?, guest_ms(&many, n, None)?)
                 }
-                Subject::Wasmtime => unreachable!("wasmtime is a P1 subject only"),
+                Subject::Wasmtime | Subject::GoNative | Subject::FloorInProcess => {
+                    unreachable!("not a P5 subject")
+                }
             };
             one.push(s, t1);
             all.push(s, tn);

@@ -18,7 +18,7 @@
 //! docs/benchmarks.md.
 
 mod figures;
-mod floor;
+pub mod floor;
 mod inproc;
 mod native;
 pub mod pin;
@@ -148,23 +148,31 @@ impl Kind {
 /// Who is measured in a figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Subject {
-    /// hyper-util's plain client, no policy (the reference).
+    /// hyper-util's plain client, no policy (the reference): in a process of its own in
+    /// P1 and P2 (as guests are), in the bench process in P5.
     Floor,
+    /// The same client in the bench process (P1, P2), for comparison.
+    FloorInProcess,
     /// wasmgate's `OutboundClient` in this process.
     Native,
     /// A guest under `wasmgate run`.
     Guest(Kind),
     /// The component guest under Wasmtime's own CLI (P1 only, with `--wasmtime`).
     Wasmtime,
+    /// The go-core guest's program built natively (no WebAssembly, no wasmgate): what
+    /// Go's own runtime and `net/http` cost, the part of go-core no host can remove.
+    GoNative,
 }
 
 impl Subject {
     fn name(self) -> &'static str {
         match self {
             Subject::Floor => "floor",
+            Subject::FloorInProcess => "floor in-process",
             Subject::Native => "native",
             Subject::Guest(k) => k.name(),
             Subject::Wasmtime => "wasmtime",
+            Subject::GoNative => "go-native",
         }
     }
 }
@@ -181,6 +189,8 @@ struct Ctx {
     /// `XDG_CACHE_HOME` of every guest run outside P3 (private to this invocation).
     scratch: PathBuf,
     wasm: HashMap<Kind, PathBuf>,
+    /// The native build of the go-core guest's program, once built.
+    go_native: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -206,6 +216,17 @@ impl Ctx {
             Kind::GoCore => wasmgate_test_support::go::go_guest("httpclient"),
         };
         self.wasm.insert(kind, p.clone());
+        p
+    }
+
+    /// The go-core guest's program built for this machine (built on first use).
+    fn go_native(&mut self) -> PathBuf {
+        if let Some(p) = &self.go_native {
+            return p.clone();
+        }
+        self.log("building the go-core program natively");
+        let p = wasmgate_test_support::go::go_native("httpclient");
+        self.go_native = Some(p.clone());
         p
     }
 }
@@ -246,6 +267,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
         wasmtime,
         scratch: scratch.clone(),
         wasm: HashMap::new(),
+        go_native: None,
     };
     let mut rows = Vec::new();
     let mut notes = Vec::new();

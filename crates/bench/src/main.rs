@@ -44,6 +44,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os(wasmgate_bench::floor::AS_FLOOR_ENV).is_some() {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        return wasmgate_bench::floor::child_main(&args);
+    }
     if std::env::var_os(AS_WASMGATE_ENV).is_some() {
         // Re-executed as `wasmgate` (`--wasmgate self`), as the real binary's main does.
         if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {

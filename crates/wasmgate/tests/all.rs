@@ -8,6 +8,7 @@ mod all {
     pub mod harness;
     mod http;
     mod limits;
+    mod one_thread;
     mod policy;
     mod refused;
     mod reuse;

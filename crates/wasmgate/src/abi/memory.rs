@@ -20,9 +20,17 @@ pub(crate) fn checked_range(ptr: i32, len: i32, size: usize) -> Option<Range<usi
     (end <= size).then_some(ptr..end)
 }
 
+/// The guest's `memory` export, looked up by name once and then kept: every buffer of
+/// every ABI call passes through here, and a lookup by name cost more than the copy.
 fn memory(caller: &mut Caller<'_, CoreState>) -> Result<wasmtime::Memory, CallError> {
+    if let Some(m) = caller.data().abi.memory {
+        return Ok(m);
+    }
     match caller.get_export("memory") {
-        Some(Extern::Memory(m)) => Ok(m),
+        Some(Extern::Memory(m)) => {
+            caller.data_mut().abi.memory = Some(m);
+            Ok(m)
+        }
         _ => Err((
             ERR_BAD_POINTER,
             "the module exports no `memory`, so the host cannot read or write its buffers".into(),

@@ -77,11 +77,17 @@ fn copy_out(
     Ok(len)
 }
 
-fn head_headers(c: &mut Caller<'_, CoreState>, what: &str, h: i32) -> Result<http::HeaderMap> {
+/// `f` applied to the response headers of request `h` (borrowed, not copied).
+fn with_head_headers<R>(
+    c: &mut Caller<'_, CoreState>,
+    what: &str,
+    h: i32,
+    f: impl FnOnce(&http::HeaderMap) -> R,
+) -> Result<R> {
     let s = c.data_mut().abi.sent(what, h)?;
     s.refresh();
     match &s.head {
-        HeadState::Ready(head) => Ok(head.headers.clone()),
+        HeadState::Ready(head) => Ok(f(&head.headers)),
         HeadState::Failed(code, msg) => Err((*code, msg.clone())),
         HeadState::Waiting(_) => Err((
             ERR_NOT_READY,
@@ -96,14 +102,8 @@ pub(crate) fn response_headers(
     ptr: i32,
     cap: i32,
 ) -> Result<i32> {
-    let headers = head_headers(c, "response_headers", h)?;
-    copy_out(
-        c,
-        "response_headers",
-        ptr,
-        cap,
-        &serialize_headers(&headers),
-    )
+    let serialized = with_head_headers(c, "response_headers", h, serialize_headers)?;
+    copy_out(c, "response_headers", ptr, cap, &serialized)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -116,7 +116,8 @@ pub(crate) fn response_header(
     ptr: i32,
     cap: i32,
 ) -> Result<i32> {
-    let headers = head_headers(c, "response_header", h)?;
+    // A request without an answer is reported before a bad name.
+    with_head_headers(c, "response_header", h, |_| ())?;
     let name = memory::read(c, "response_header", np, nl)?;
     let Ok(name) = http::HeaderName::from_bytes(&name) else {
         return Err((
@@ -124,15 +125,17 @@ pub(crate) fn response_header(
             "response_header: not a valid header name".into(),
         ));
     };
-    let value = usize::try_from(index)
-        .ok()
-        .and_then(|i| headers.get_all(&name).iter().nth(i))
-        .ok_or_else(|| {
-            (
-                ERR_NOT_FOUND,
-                format!("response_header: no {name} header number {index}"),
-            )
-        })?;
+    let value = with_head_headers(c, "response_header", h, |headers| {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| headers.get_all(&name).iter().nth(i).cloned())
+    })?
+    .ok_or_else(|| {
+        (
+            ERR_NOT_FOUND,
+            format!("response_header: no {name} header number {index}"),
+        )
+    })?;
     copy_out(c, "response_header", ptr, cap, value.as_bytes())
 }
 

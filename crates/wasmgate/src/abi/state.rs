@@ -119,6 +119,9 @@ pub(crate) enum Slot {
 pub(crate) struct AbiState {
     pub(crate) client: OutboundClient,
     pub(crate) handles: BTreeMap<i32, Slot>,
+    /// The guest's exported memory, once an ABI call has looked it up (a module's
+    /// exports never change after instantiation).
+    pub(crate) memory: Option<wasmtime::Memory>,
     next: i32,
     pub(crate) last_error: String,
     /// Set while the host runs guest code on behalf of an ABI call (the allocator during
@@ -130,11 +133,28 @@ pub(crate) struct AbiState {
     cancelled: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// A run that ends without `shutdown` (its `--timeout` fired, or the embedder dropped
+/// it) still cancels its requests: a request task is not tied to the store, and would
+/// otherwise go on, holding its connection, until the server answered.
+impl Drop for AbiState {
+    fn drop(&mut self) {
+        for slot in self.handles.values() {
+            if let Slot::Sent(s) = slot {
+                s.task.abort();
+            }
+        }
+        for task in &self.cancelled {
+            task.abort();
+        }
+    }
+}
+
 impl AbiState {
     pub(crate) fn new(client: OutboundClient) -> Self {
         Self {
             client,
             handles: BTreeMap::new(),
+            memory: None,
             next: 1,
             last_error: String::new(),
             in_callback: false,

@@ -67,14 +67,26 @@ impl OutboundClient {
             let (conn, peer, reused) = match pooled.take() {
                 Some((conn, peer)) => (conn, peer, true),
                 None => {
-                    let addrs = self
-                        .allowed_addrs(ex.target, ex.rule, ex.label, ex.connect_timeout)
-                        .await?;
+                    // Boxed: lookup and connect (TLS handshake included) are large futures
+                    // that most requests, riding a pooled connection, never run; inline
+                    // they would make every request's future that large to create and move.
+                    let addrs = Box::pin(self.allowed_addrs(
+                        ex.target,
+                        ex.rule,
+                        ex.label,
+                        ex.connect_timeout,
+                    ))
+                    .await?;
                     // Past the policy: from here a failure is an allowed request that failed.
                     *stage = Stage::Sending;
-                    let (conn, peer) = self
-                        .connect_fresh(ex.target, &addrs, ex.label, ex.key, ex.connect_timeout)
-                        .await?;
+                    let (conn, peer) = Box::pin(self.connect_fresh(
+                        ex.target,
+                        &addrs,
+                        ex.label,
+                        ex.key,
+                        ex.connect_timeout,
+                    ))
+                    .await?;
                     (conn, peer, false)
                 }
             };
