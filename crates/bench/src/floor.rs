@@ -23,6 +23,12 @@ pub type Floor = InProcess<FloorClient>;
 #[derive(Clone)]
 pub struct FloorClient(Client<HttpConnector, Empty<Bytes>>);
 
+impl Default for FloorClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FloorClient {
     /// A client with hyper-util's defaults (pooling and keep-alive on, no TCP_NODELAY
     /// change: the server side sets it, and a GET is one write).
