@@ -165,22 +165,63 @@ impl RequestTarget {
     /// [`Self::url`] from an [`Self::authority`] already at hand, so a caller that needs
     /// both formats the host once.
     pub fn url_with(&self, authority: &str) -> String {
-        format!("{}://{authority}{}", self.scheme, self.path_and_query)
+        let scheme = self.scheme.as_str();
+        let mut s =
+            String::with_capacity(scheme.len() + 3 + authority.len() + self.path_and_query.len());
+        s.push_str(scheme);
+        s.push_str("://");
+        s.push_str(authority);
+        s.push_str(&self.path_and_query);
+        s
     }
 
     /// `host[:port]`; the port is omitted when it is the default, IPv6 is bracketed.
+    ///
+    /// Written without the formatting machinery into one allocation of the right size:
+    /// every request needs it, and `format!` cost several reallocations per call.
     pub fn authority(&self) -> String {
-        if self.port == self.scheme.default_port() {
-            self.host.to_string()
-        } else {
-            format!("{}:{}", self.host, self.port)
+        let mut s = String::with_capacity(64);
+        match &self.host {
+            Host::Name(name) => s.push_str(name),
+            Host::Ip(IpAddr::V4(ip)) => {
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        s.push('.');
+                    }
+                    push_decimal(&mut s, octet.into());
+                }
+            }
+            Host::Ip(IpAddr::V6(_)) => s.push_str(&self.host.to_string()),
         }
+        if self.port != self.scheme.default_port() {
+            s.push(':');
+            push_decimal(&mut s, self.port.into());
+        }
+        s
     }
 }
 
 impl fmt::Display for RequestTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.method, self.url())
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(s: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(d as char);
     }
 }
 
@@ -517,6 +558,32 @@ mod tests {
             ),
             ("http://[::1]:80/x", "http://[::1]/x", "[::1]", "/x"),
             ("https://[::1]:80/x", "https://[::1]:80/x", "[::1]:80", "/x"),
+            // IPv4 digits and ports written by hand (`push_decimal`): zeros, the largest
+            // values, a port that is another scheme's default.
+            (
+                "http://0.0.0.0:65535/",
+                "http://0.0.0.0:65535/",
+                "0.0.0.0:65535",
+                "/",
+            ),
+            (
+                "https://255.255.255.255:80/",
+                "https://255.255.255.255:80/",
+                "255.255.255.255:80",
+                "/",
+            ),
+            (
+                "http://10.0.100.9:1",
+                "http://10.0.100.9:1/",
+                "10.0.100.9:1",
+                "/",
+            ),
+            (
+                "http://127.0.0.1:80/z",
+                "http://127.0.0.1/z",
+                "127.0.0.1",
+                "/z",
+            ),
         ];
         for (url, canonical, authority, path) in table {
             let t = RequestTarget::parse("GET", url).unwrap();

@@ -121,7 +121,12 @@ pub(crate) fn header_list(mut bytes: &[u8]) -> Result<Vec<(HeaderName, HeaderVal
 
 /// Serializes headers as `name_len name value_len value` entries (u32 little-endian).
 pub(crate) fn serialize_headers(headers: &http::HeaderMap) -> Vec<u8> {
-    let mut out = Vec::new();
+    // Sized up front: growing it header by header reallocated several times per response.
+    let len = headers
+        .iter()
+        .map(|(n, v)| 8 + n.as_str().len() + v.len())
+        .sum();
+    let mut out = Vec::with_capacity(len);
     for (name, value) in headers {
         out.extend_from_slice(&(name.as_str().len() as u32).to_le_bytes());
         out.extend_from_slice(name.as_str().as_bytes());

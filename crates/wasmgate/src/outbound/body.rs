@@ -108,7 +108,12 @@ pub struct ResponseBody {
     /// The limit error to raise after the part of a frame that fit was handed on.
     pending: Option<OutboundError>,
     between_bytes: Duration,
-    timer: Pin<Box<Sleep>>,
+    /// When the head or the last frame arrived: the between-bytes deadline counts from it.
+    last_frame: tokio::time::Instant,
+    /// The between-bytes timer, made the first time the body has to wait: most bodies
+    /// (a small response arrives with its head) never do, and making one per request
+    /// (an allocation and a timer entry) showed in every request's cost.
+    timer: Option<Pin<Box<Sleep>>>,
     done: bool,
     error: Option<OutboundError>,
     pool_return: Option<PoolReturn>,
@@ -137,7 +142,8 @@ impl ResponseBody {
             received: 0,
             pending: None,
             between_bytes,
-            timer: Box::pin(tokio::time::sleep(between_bytes)),
+            last_frame: tokio::time::Instant::now(),
+            timer: None,
             error: None,
             pool_return,
             _permit: permit,
@@ -212,15 +218,21 @@ impl Body for ResponseBody {
                     }
                     this.received += len;
                 }
-                let deadline = tokio::time::Instant::now() + this.between_bytes;
-                this.timer.as_mut().reset(deadline);
+                this.last_frame = tokio::time::Instant::now();
+                if let Some(timer) = &mut this.timer {
+                    timer.as_mut().reset(this.last_frame + this.between_bytes);
+                }
                 if this.inner.is_end_stream() {
                     this.finish_ok();
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Pending => {
-                ready!(this.timer.as_mut().poll(cx));
+                let deadline = this.last_frame + this.between_bytes;
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                ready!(timer.as_mut().poll(cx));
                 let hit = LimitHit::time(Limit::BetweenBytesTimeout, this.between_bytes);
                 this.fail(this.label.limit(hit))
             }

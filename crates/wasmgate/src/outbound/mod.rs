@@ -127,11 +127,9 @@ impl OutboundClient {
     pub fn send(&self, req: OutboundRequest) -> SendFuture {
         let start = Instant::now();
         let (parts, body) = req.request.into_parts();
-        let method = parts.method.as_str().to_string();
-        let uri_text = parts.uri.to_string();
         let mut record = EventRecord {
             hub: self.inner.events.clone(),
-            event: RequestEvent::issued(req.origin, &method, &uri_text),
+            event: RequestEvent::issued(req.origin, parts.method.as_str(), &uri_text(&parts.uri)),
             start,
             bytes_out: Arc::new(AtomicU64::new(0)),
             reported: false,
@@ -171,38 +169,41 @@ impl OutboundClient {
     ) -> Result<Sent, OutboundError> {
         let inner = &self.inner;
         let limits = inner.policy.limits();
-        let method_owned = parts.method.to_string();
-        let method = method_owned.as_str();
-        let raw_url = record.event.url.clone();
-        // Wrapped first: if the request is refused below, dropping the wrapper keeps the
-        // guest's body stream writable (drained), so a guest that writes its body after
-        // sending the head (wstd does) sees the refusal, not a reset connection.
-        let upload = Upload::new(
-            body,
-            parts.method.is_idempotent(),
-            record.bytes_out.clone(),
-            limits.max_request_body,
-            RequestLabel {
-                method: method.into(),
-                url: raw_url.as_str().into(),
-            },
-        );
-        let invalid = |msg: String| {
-            OutboundError::other(OutboundErrorKind::InvalidRequest, method, &raw_url, msg)
+        let method = parts.method.as_str();
+        // The body is wrapped before anything can refuse the request: dropping the
+        // wrapper keeps the guest's body stream writable (drained), so a guest that
+        // writes its body after sending the head (wstd does) sees the refusal, not a
+        // reset connection.
+        let wrap = |body, label| {
+            let idempotent = parts.method.is_idempotent();
+            let sent = record.bytes_out.clone();
+            Upload::new(body, idempotent, sent, limits.max_request_body, label)
         };
 
         let scheme = parts.uri.scheme_str().unwrap_or("");
         let authority = parts.uri.authority().map_or("", |a| a.as_str());
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let target = RequestTarget::from_parts(method, scheme, authority, path)
-            .map_err(|e| invalid(e.to_string()))?;
+        let target = match RequestTarget::from_parts(method, scheme, authority, path) {
+            Ok(t) => t,
+            Err(e) => {
+                let raw = &record.event.url;
+                let label = RequestLabel {
+                    method: method.into(),
+                    url: raw.as_str().into(),
+                };
+                drop(wrap(body, label));
+                let kind = OutboundErrorKind::InvalidRequest;
+                return Err(OutboundError::other(kind, method, raw, e.to_string()));
+            }
+        };
         let authority = target.authority();
         let url = target.url_with(&authority);
-        record.event.url = url.clone();
         let label = RequestLabel {
             method: method.into(),
             url: url.as_str().into(),
         };
+        let upload = wrap(body, label.clone());
+        record.event.url = url.clone();
 
         let n = inner.started.fetch_add(1, Ordering::Relaxed) + 1;
         if n > limits.max_requests {
@@ -234,7 +235,10 @@ impl OutboundClient {
                     );
                     OutboundError::limited(method, &url, hit)
                 })?
-                .map_err(|_| invalid("the client is shutting down".into()))?;
+                .map_err(|_| {
+                    let kind = OutboundErrorKind::InvalidRequest;
+                    OutboundError::other(kind, method, &url, "the client is shutting down")
+                })?;
 
         let key = PoolKey {
             scheme: match target.scheme {
@@ -242,11 +246,11 @@ impl OutboundClient {
                 Scheme::Https => "https",
             },
             authority,
-            rule: rule.as_str().to_string(),
+            rule: pool::RuleId::of(rule),
         };
         let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
         let exchange = Exchange {
-            method: parts.method,
+            method: parts.method.clone(),
             headers: parts.headers,
             upload,
             target: &target,
@@ -386,6 +390,30 @@ struct Sent {
     finish: Finish,
 }
 
+/// `uri` as its `Display` writes it (scheme, authority, path, query), in one allocation:
+/// this runs for every request, and formatting cost several.
+fn uri_text(uri: &http::Uri) -> String {
+    let scheme = uri.scheme_str();
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    let query = uri.query();
+    let len = scheme.map_or(0, |s| s.len() + 3)
+        + authority.len()
+        + uri.path().len()
+        + query.map_or(0, |q| q.len() + 1);
+    let mut s = String::with_capacity(len);
+    if let Some(scheme) = scheme {
+        s.push_str(scheme);
+        s.push_str("://");
+    }
+    s.push_str(authority);
+    s.push_str(uri.path());
+    if let Some(q) = query {
+        s.push('?');
+        s.push_str(q);
+    }
+    s
+}
+
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers
         .get(http::header::CONTENT_LENGTH)?
@@ -425,4 +453,24 @@ fn hyper_error(method: &str, url: &str, e: hyper::Error) -> OutboundError {
         source = err.source();
     }
     OutboundError::other(OutboundErrorKind::Protocol, method, url, text)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uri_text_is_what_display_writes() {
+        for text in [
+            "http://example.com",
+            "http://example.com/",
+            "https://127.0.0.1:8443/a/b?c=d&e",
+            "http://[::1]:80/x?",
+            "ftp://h/p",
+            "/relative?q",
+            "*",
+            "example.com:443",
+        ] {
+            let uri: http::Uri = text.parse().unwrap();
+            assert_eq!(super::uri_text(&uri), uri.to_string(), "{text}");
+        }
+    }
 }

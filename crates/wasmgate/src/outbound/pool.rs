@@ -34,7 +34,20 @@ pub(crate) struct PoolKey {
     /// `host[:port]` as [`wasmgate_policy::RequestTarget::authority`] writes it (the
     /// port only when not the scheme's default, so one spelling per destination).
     pub(crate) authority: String,
-    pub(crate) rule: String,
+    pub(crate) rule: RuleId,
+}
+
+/// Which allow rule of the client's policy a connection was dialled under: the rule's
+/// address. A client's policy is shared (`Arc`) and never changes, so its rules neither
+/// move nor are freed while the client (and so its pool) lives; comparing addresses
+/// replaces copying the rule's text into every request's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct RuleId(usize);
+
+impl RuleId {
+    pub(crate) fn of(rule: &wasmgate_policy::AllowRule) -> Self {
+        RuleId(std::ptr::from_ref(rule) as usize)
+    }
 }
 
 #[derive(Default)]

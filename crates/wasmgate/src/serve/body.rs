@@ -167,7 +167,18 @@ impl Body for Tracked {
             }
             Poll::Ready(None) => {
                 if let Some(x) = this.exchange.take() {
+                    // A handler that failed mid-body (trap, timeout) lets its body end
+                    // as if complete: fail it instead, so the client sees a cut-off
+                    // response as one (no final chunk, a reset HTTP/2 stream).
+                    let late = x
+                        .late_fault
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone();
                     x.finish(this.sent, None);
+                    if let Some(cause) = late {
+                        return Poll::Ready(Some(Err(cause.into())));
+                    }
                 }
             }
             Poll::Pending => {}
