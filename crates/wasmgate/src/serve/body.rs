@@ -90,11 +90,39 @@ pub(crate) struct Exchange {
     pub(crate) late_fault: Arc<Mutex<Option<String>>>,
     /// The handler's task, cancelled when the client goes away mid-response.
     pub(crate) task: Option<tokio::task::AbortHandle>,
+    /// Whether the access record went out.
+    pub(crate) recorded: bool,
+}
+
+/// The status recorded for a request whose client left before its answer (nginx's
+/// 499; never sent, since nobody is there to read it).
+pub(crate) const CLIENT_CLOSED: u16 = 499;
+
+impl Drop for Exchange {
+    /// Dropped unrecorded: hyper dropped the request's future because the client went
+    /// away before the response head (the handler's instance is aborted with it).
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.record.status = CLIENT_CLOSED;
+            self.record(
+                0,
+                Some(
+                    "the client went away before the response head; the handler was cancelled"
+                        .into(),
+                ),
+            );
+        }
+    }
 }
 
 impl Exchange {
     /// Ends the exchange: one access record to every sink and the metrics.
     fn finish(mut self, bytes: u64, error: Option<String>) {
+        self.record(bytes, error);
+    }
+
+    fn record(&mut self, bytes: u64, error: Option<String>) {
+        self.recorded = true;
         if let Some(task) = self.task.take()
             && error.is_some()
         {

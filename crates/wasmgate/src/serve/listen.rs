@@ -47,19 +47,15 @@ pub(crate) async fn serve(
         let tls = tls.clone();
         tokio::spawn(async move {
             let peer = Peer { remote, local };
-            let (gone, closed_watch) = watch_close(&stream);
             match tls {
-                None => connection(stream, peer, gone, shared, &builder, watcher).await,
+                None => connection(stream, peer, shared, &builder, watcher).await,
                 Some(acceptor) => {
                     if let Ok(Ok(stream)) =
                         tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     {
-                        connection(stream, peer, gone, shared, &builder, watcher).await;
+                        connection(stream, peer, shared, &builder, watcher).await;
                     }
                 }
-            }
-            if let Some(w) = closed_watch {
-                w.abort();
             }
         });
     }
@@ -106,7 +102,6 @@ fn builder(shared: &Shared) -> auto::Builder<TokioExecutor> {
 async fn connection<I>(
     io: I,
     peer: Peer,
-    gone: ClientGone,
     shared: Arc<Shared>,
     builder: &auto::Builder<TokioExecutor>,
     watcher: hyper_util::server::graceful::Watcher,
@@ -114,71 +109,13 @@ async fn connection<I>(
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let (shared, gone) = (shared.clone(), gone.clone());
-        async move { Ok::<_, Infallible>(super::request::handle(shared, peer, gone, req).await) }
+        let shared = shared.clone();
+        // hyper drops this future when the client goes away before the response head
+        // (HTTP/1.1: the connection closes; HTTP/2: the stream is reset); the request's
+        // `Exchange` then records it and the handler's instance is aborted.
+        async move { Ok::<_, Infallible>(super::request::handle(shared, peer, req).await) }
     });
     let conn = builder.serve_connection(TokioIo::new(io), service);
     // Errors here are the client's (reset, bad request): nothing to report.
     let _ = watcher.watch(conn.into_owned()).await;
-}
-
-/// How often a connection with unread bytes is checked for the client's close: hyper
-/// reads them within microseconds, so this is rare (an uploading body, a pipelined
-/// request) and cheap.
-const CLOSE_RECHECK: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// Resolves once the client has closed its end of the connection. hyper's HTTP/1.1
-/// server does not read while a request is being handled, so without this a client
-/// that gives up would leave its handler running to the request timeout. (HTTP/2
-/// streams the client resets are dropped by hyper itself.)
-#[derive(Clone)]
-pub(crate) struct ClientGone(Option<tokio::sync::watch::Receiver<bool>>);
-
-impl ClientGone {
-    pub(crate) async fn wait(self) {
-        if let Some(mut rx) = self.0
-            && rx.wait_for(|gone| *gone).await.is_ok()
-        {
-            return;
-        }
-        std::future::pending::<()>().await;
-    }
-}
-
-/// Watches a second descriptor of the connection's socket for the client's FIN by
-/// peeking, never reading: the bytes stay hyper's.
-fn watch_close(
-    stream: &tokio::net::TcpStream,
-) -> (ClientGone, Option<tokio::task::JoinHandle<()>>) {
-    use std::os::fd::AsFd;
-    let Some(dup) = stream
-        .as_fd()
-        .try_clone_to_owned()
-        .ok()
-        .map(std::net::TcpStream::from)
-        .and_then(|s| tokio::net::TcpStream::from_std(s).ok())
-    else {
-        return (ClientGone(None), None);
-    };
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(async move {
-        let mut byte = [0u8; 1];
-        // Bounded by the connection: the task is aborted when it ends.
-        loop {
-            match dup.peek(&mut byte).await {
-                // End of stream: the client closed its side.
-                Ok(0) => {
-                    let _ = tx.send(true);
-                    return;
-                }
-                // Bytes for hyper (the next request, a body): look again shortly.
-                Ok(_) => tokio::time::sleep(CLOSE_RECHECK).await,
-                Err(_) => {
-                    let _ = tx.send(true);
-                    return;
-                }
-            }
-        }
-    });
-    (ClientGone(Some(rx)), Some(task))
 }

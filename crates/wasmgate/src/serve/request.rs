@@ -3,7 +3,7 @@
 
 use super::body::{BoxError, Exchange, LimitedIncoming, ServeBody, Tracked};
 use super::limits::{CONCURRENCY_WAIT, RETRY_AFTER_SECS};
-use super::listen::{ClientGone, Peer};
+use super::listen::Peer;
 use super::{Handler, Shared, fmt_duration};
 use crate::serve::access_log::AccessRecord;
 use bytes::Bytes;
@@ -14,13 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use wasmgate_policy::format_size;
-
-/// The status recorded for a request whose client left before its answer (nginx's
-/// 499; never sent, since nobody is there to read it).
-const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
-    Ok(s) => s,
-    Err(_) => StatusCode::BAD_REQUEST,
-};
 
 /// What a handler hands back: the response head and its streaming body.
 pub(crate) type HandlerResponse = Response<UnsyncBoxBody<Bytes, BoxError>>;
@@ -61,7 +54,6 @@ impl Fault {
 pub(crate) async fn handle(
     shared: Arc<Shared>,
     peer: Peer,
-    gone: ClientGone,
     req: hyper::Request<Incoming>,
 ) -> Response<ServeBody> {
     let id = shared.next_id.fetch_add(1, Ordering::SeqCst) + 1;
@@ -83,6 +75,7 @@ pub(crate) async fn handle(
         outbound: Arc::default(),
         late_fault: Arc::default(),
         task: None,
+        recorded: false,
     };
     let limit = shared.limits.max_incoming_body;
     let declared = req
@@ -114,20 +107,9 @@ pub(crate) async fn handle(
     let over = Arc::new(AtomicBool::new(false));
     let (parts, body) = req.into_parts();
     let req = hyper::Request::from_parts(parts, LimitedIncoming::new(body, limit, over.clone()));
-    let serving = async {
-        match &shared.handler {
-            Handler::Component(h) => h.serve(&shared, req, permit, &mut x).await,
-            Handler::Cgi(h) => h.serve(&shared, peer, req, permit, &mut x).await,
-        }
-    };
-    // A client that leaves before the head cancels the handler (dropping `serving`
-    // aborts its instance).
-    let result = tokio::select! {
-        r = serving => r,
-        () = gone.wait() => Err(Fault::new(
-            CLIENT_CLOSED,
-            "the client went away before the response head; the handler was cancelled",
-        )),
+    let result = match &shared.handler {
+        Handler::Component(h) => h.serve(&shared, req, permit, &mut x).await,
+        Handler::Cgi(h) => h.serve(&shared, peer, req, permit, &mut x).await,
     };
     match result {
         Ok(response) => {
