@@ -9,6 +9,8 @@ mod support;
 mod cgi;
 #[path = "serve/faults.rs"]
 mod faults;
+#[path = "serve/handlers.rs"]
+mod handlers;
 #[path = "serve/limits.rs"]
 mod limits;
 #[path = "serve/outbound.rs"]
