@@ -156,3 +156,50 @@ fn a_client_that_disconnects_cancels_its_handler_and_its_outbound_request() {
     assert_eq!(event.to_json()["error_kind"], "cancelled", "{event:?}");
     assert_eq!(get(server.addr, "/hello").status, 200);
 }
+
+#[test]
+fn a_client_that_leaves_mid_body_is_recorded_and_its_handler_cancelled() {
+    // One handler slot: while the dripping handler lives, nothing else is served.
+    let mut one_slot = config(Duration::from_secs(120), 32 * 1024 * 1024);
+    one_slot.limits.max_concurrent_handlers = 1;
+    let server = Running::start(probe(), policy(&[]), one_slot);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let req = http::Request::builder()
+            .uri("/drip?ms=600000")
+            .header("host", "probe")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        let mut body = resp.into_body();
+        // The first part arrived: the handler is now waiting before the second.
+        let first = http_body_util::BodyExt::frame(&mut body)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.into_data().unwrap(), "first ");
+    });
+    drop(rt);
+    let record = server.access.wait_for(1);
+    assert_eq!(record.status, 200);
+    assert!(
+        record
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("the client went away before the response ended")),
+        "{record:?}"
+    );
+    // The handler was cancelled: its slot frees (it would otherwise sleep 600 s).
+    wait_until("the handler slot to free", || {
+        (get(server.addr, "/hello").status == 200).then_some(())
+    });
+}
