@@ -17,6 +17,10 @@ fn subjects(ctx: &Ctx, with_wasmtime: bool) -> Vec<Subject> {
     let mut all = vec![Subject::Floor, Subject::FloorInProcess, Subject::Native];
     all.extend(KINDS.map(Subject::Guest));
     all.push(Subject::GoNative);
+    if with_wasmtime {
+        // P1 only (the flag's name predates this subject).
+        all.push(Subject::WasiHttpNull);
+    }
     if with_wasmtime && ctx.wasmtime.is_some() {
         all.push(Subject::Wasmtime);
     }
@@ -57,6 +61,17 @@ fn floor_child(args: &[&str]) -> Result<Finished, String> {
     let mut cmd = Command::new(exe);
     cmd.env(crate::floor::AS_FLOOR_ENV, "1").args(args);
     proc::run(cmd)?.check(&format!("floor {}", args.join(" ")))
+}
+
+/// The component guest under plain Wasmtime answering from memory (`null_http.rs`).
+fn wasi_http_null(ctx: &mut Ctx, args: &[&str]) -> Result<Finished, String> {
+    let wasm = ctx.wasm(Kind::Component);
+    let exe = std::env::current_exe().map_err(|e| format!("the bench binary's path: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.env(crate::null_http::AS_NULL_HTTP_ENV, "1")
+        .arg(&wasm)
+        .args(args);
+    proc::run(cmd)?.check(&format!("wasi-http null {}", args.join(" ")))
 }
 
 /// The go-core guest's program run natively: `httpclient ARGS…` against the same server.
@@ -130,7 +145,11 @@ impl Samples {
 /// floor's (none for Wasmtime's CLI, a peer shown for comparison).
 fn p1_limit(s: Subject) -> Option<f64> {
     match s {
-        Subject::Floor | Subject::FloorInProcess | Subject::Wasmtime | Subject::GoNative => None,
+        Subject::Floor
+        | Subject::FloorInProcess
+        | Subject::Wasmtime
+        | Subject::GoNative
+        | Subject::WasiHttpNull => None,
         Subject::Native => Some(1.1),
         Subject::Guest(Kind::Component) => Some(1.5),
         Subject::Guest(Kind::RustCore) => Some(1.3),
@@ -169,6 +188,10 @@ pub fn p1(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                 Subject::GoNative => {
                     let f = go_native(ctx, &["bench", &url, &n_arg])?;
                     rss.push(s, mib(f.peak_rss_kib));
+                    guest_ms(&f, n, Some(total))? / 1000.0
+                }
+                Subject::WasiHttpNull => {
+                    let f = wasi_http_null(ctx, &["bench", &url, &n_arg])?;
                     guest_ms(&f, n, Some(total))? / 1000.0
                 }
             };
@@ -263,7 +286,7 @@ pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                     rss.push(s, mib(f.peak_rss_kib));
                     guest_ms(&f, 1, Some(c.p2_bytes))? / 1000.0
                 }
-                Subject::Wasmtime => unreachable!("wasmtime is a P1 subject only"),
+                Subject::Wasmtime | Subject::WasiHttpNull => unreachable!("P1 subjects only"),
             };
             mbps.push(s, c.p2_bytes as f64 / 1e6 / secs);
         }
@@ -456,9 +479,10 @@ pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                     let many = guest(ctx, k, &[command, &url, &n_arg])?;
                     (guest_ms(&single, 1, None)?, guest_ms(&many, n, None)?)
                 }
-                Subject::Wasmtime | Subject::GoNative | Subject::FloorInProcess => {
-                    unreachable!("not a P5 subject")
-                }
+                Subject::Wasmtime
+                | Subject::GoNative
+                | Subject::FloorInProcess
+                | Subject::WasiHttpNull => unreachable!("not a P5 subject"),
             };
             one.push(s, t1);
             all.push(s, tn);

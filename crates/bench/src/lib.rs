@@ -21,6 +21,7 @@ mod figures;
 pub mod floor;
 mod inproc;
 mod native;
+pub mod null_http;
 pub mod pin;
 pub mod proc;
 pub mod report;
@@ -159,6 +160,9 @@ enum Subject {
     Guest(Kind),
     /// The component guest under Wasmtime's own CLI (P1 only, with `--wasmtime`).
     Wasmtime,
+    /// The component guest under plain Wasmtime with a `send_request` hook that answers
+    /// from memory (P1 only): Wasmtime's own per-request cost, no network (`null_http.rs`).
+    WasiHttpNull,
     /// The go-core guest's program built natively (no WebAssembly, no wasmgate): what
     /// Go's own runtime and `net/http` cost, the part of go-core no host can remove.
     GoNative,
@@ -173,6 +177,7 @@ impl Subject {
             Subject::Guest(k) => k.name(),
             Subject::Wasmtime => "wasmtime",
             Subject::GoNative => "go-native",
+            Subject::WasiHttpNull => "wasi-http null",
         }
     }
 }

@@ -44,6 +44,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os(wasmgate_bench::null_http::AS_NULL_HTTP_ENV).is_some() {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        return wasmgate_bench::null_http::child_main(&args);
+    }
     if std::env::var_os(wasmgate_bench::floor::AS_FLOOR_ENV).is_some() {
         let args: Vec<String> = std::env::args().skip(1).collect();
         return wasmgate_bench::floor::child_main(&args);

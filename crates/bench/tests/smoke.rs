@@ -52,8 +52,23 @@ fn report(out: &Output) -> Value {
     }
     // The floor and every other subject are measured in P1 and P2; the others are
     // relative to the floor, and P1 gives their overhead per request.
-    for subject in ["floor", "native", "component", "rust-core", "go-core"] {
-        for figure in ["P1", "P2"] {
+    let both = [
+        "floor",
+        "floor in-process",
+        "native",
+        "component",
+        "rust-core",
+        "go-core",
+        "go-native",
+    ];
+    let p1_only = ["wasi-http null"];
+    for subject in both.into_iter().chain(p1_only) {
+        let figures: &[&str] = if p1_only.contains(&subject) {
+            &["P1"]
+        } else {
+            &["P1", "P2"]
+        };
+        for &figure in figures {
             let row = rows
                 .iter()
                 .find(|r| r["figure"] == figure && r["subject"] == subject)
