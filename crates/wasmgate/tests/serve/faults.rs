@@ -203,3 +203,53 @@ fn a_client_that_leaves_mid_body_is_recorded_and_its_handler_cancelled() {
         (get(server.addr, "/hello").status == 200).then_some(())
     });
 }
+
+#[test]
+fn an_http2_stream_the_client_resets_cancels_its_handler() {
+    let mut one_slot = config(Duration::from_secs(120), 32 * 1024 * 1024);
+    one_slot.limits.max_concurrent_handlers = 1;
+    let server = Running::start(probe(), policy(&[]), one_slot);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(stream),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(conn);
+        let req = http::Request::builder()
+            .uri(format!("http://{}/sleep?ms=600000", server.addr))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        // Dropping the response future resets the stream; the connection stays up.
+        let pending = sender.send_request(req);
+        let _ = tokio::time::timeout(Duration::from_millis(300), pending).await;
+        let record = tokio::time::timeout(crate::support::BOUND, async {
+            loop {
+                if let Some(r) = server.access.0.lock().unwrap().first().cloned() {
+                    break r;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the access record in time");
+        assert!(
+            record
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("client went away")),
+            "{record:?}"
+        );
+    });
+    drop(rt);
+    // The handler was cancelled: its one slot frees.
+    wait_until("the handler slot to free", || {
+        (get(server.addr, "/hello").status == 200).then_some(())
+    });
+}
