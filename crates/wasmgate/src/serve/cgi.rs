@@ -36,7 +36,8 @@ const STDIN_PIPE_BYTES: usize = 64 * 1024;
 /// one write may hand over at once. 64 KiB, for the same reasons as [`STDIN_PIPE_BYTES`].
 const STDOUT_PIPE_BYTES: usize = 64 * 1024;
 
-/// Largest read from stdout into one body frame.
+/// Largest read from stdout into one body frame. 16 KiB: HTTP/2's default maximum frame
+/// size, so one read fills at most one DATA frame, and a TLS record's worth.
 const STDOUT_READ_CHUNK: usize = 16 * 1024;
 
 /// A core module ready to serve as a CGI program: linked once.
