@@ -147,6 +147,7 @@ fn p1_limit(s: Subject) -> Option<f64> {
     match s {
         Subject::Floor
         | Subject::FloorInProcess
+        | Subject::FloorCopy
         | Subject::Wasmtime
         | Subject::GoNative
         | Subject::WasiHttpNull => None,
@@ -194,6 +195,7 @@ pub fn p1(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                     let f = wasi_http_null(ctx, &["bench", &url, &n_arg])?;
                     guest_ms(&f, n, Some(total))? / 1000.0
                 }
+                Subject::FloorCopy => unreachable!("a P2 subject only"),
             };
             rps.push(s, n as f64 / secs);
         }
@@ -263,7 +265,8 @@ fn line(s: &Samples, subjects: &[Subject], run: usize, unit: &str) -> String {
 pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let c = ctx.counts;
     let url = ctx.server.url(&format!("/bytes/{}", c.p2_bytes));
-    let subjects = subjects(ctx, false);
+    let mut subjects = subjects(ctx, false);
+    subjects.insert(2, Subject::FloorCopy);
     warm_up(ctx, &ctx.server.url("/bytes/1"))?;
     let (mut mbps, mut rss) = (Samples::default(), Samples::default());
     for run in 0..c.runs {
@@ -275,6 +278,10 @@ pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                     guest_ms(&f, 1, Some(c.p2_bytes))? / 1000.0
                 }
                 Subject::FloorInProcess => checked(s, ctx.floor.sequential(&url, 1)?, c.p2_bytes)?,
+                Subject::FloorCopy => {
+                    let f = floor_child(&["bench-copy", &url, "1"])?;
+                    guest_ms(&f, 1, Some(c.p2_bytes))? / 1000.0
+                }
                 Subject::Native => checked(s, ctx.native.sequential(&url, 1)?, c.p2_bytes)?,
                 Subject::Guest(k) => {
                     let f = guest(ctx, k, &["bench", &url, "1"])?;
@@ -308,7 +315,10 @@ pub fn p2(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         let ratio = Summary::paired(mbps.get(s), floor, |x, f| x / f);
         let mut row = Row::plain("P2", s.name(), "MB/s", mbps.summary(s)?)
             .with_ratio(ratio.clone(), "throughput ÷ floor");
-        if !matches!(s, Subject::GoNative | Subject::FloorInProcess) {
+        if !matches!(
+            s,
+            Subject::GoNative | Subject::FloorInProcess | Subject::FloorCopy
+        ) {
             let pass = ratio.as_ref().is_some_and(|r| r.median >= 0.90);
             row = row.with_target("ratio ≥ 0.90".into(), pass);
         }
@@ -482,6 +492,7 @@ pub fn p5(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
                 Subject::Wasmtime
                 | Subject::GoNative
                 | Subject::FloorInProcess
+                | Subject::FloorCopy
                 | Subject::WasiHttpNull => unreachable!("not a P5 subject"),
             };
             one.push(s, t1);

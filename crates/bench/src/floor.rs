@@ -21,7 +21,12 @@ pub type Floor = InProcess<FloorClient>;
 
 /// A plain hyper-util client; cloning shares its connection pool.
 #[derive(Clone)]
-pub struct FloorClient(Client<HttpConnector, Empty<Bytes>>);
+pub struct FloorClient {
+    client: Client<HttpConnector, Empty<Bytes>>,
+    /// Copy every body chunk into a 64 KiB buffer of the program's own, as a guest must
+    /// (its body lands in its linear memory), instead of dropping it where hyper put it.
+    copy: bool,
+}
 
 impl Default for FloorClient {
     fn default() -> Self {
@@ -33,7 +38,10 @@ impl FloorClient {
     /// A client with hyper-util's defaults (pooling and keep-alive on, no TCP_NODELAY
     /// change: the server side sets it, and a GET is one write).
     pub fn new() -> FloorClient {
-        FloorClient(Client::builder(TokioExecutor::new()).build(HttpConnector::new()))
+        FloorClient {
+            client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+            copy: false,
+        }
     }
 }
 
@@ -46,20 +54,50 @@ impl Get for FloorClient {
     async fn get(&self, url: &str) -> Result<u64, String> {
         let uri: http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
         let response = self
-            .0
+            .client
             .get(uri)
             .await
             .map_err(|e| format!("GET {url}: {e}"))?;
         if !response.status().is_success() {
             return Err(format!("GET {url}: status {}", response.status()));
         }
-        drain(response.into_body()).await
+        if self.copy {
+            copy_out(response.into_body()).await
+        } else {
+            drain(response.into_body()).await
+        }
     }
+}
+
+/// The size of a guest's read buffer in P2 (the guests read in chunks of ≤ 64 KiB).
+const COPY_BUFFER: usize = 64 * 1024;
+
+/// Reads `body` to its end, copying its bytes through one 64 KiB buffer; returns the count.
+async fn copy_out<B>(body: B) -> Result<u64, String>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
+    use http_body_util::BodyExt;
+    let mut body = std::pin::pin!(body);
+    let mut buffer = vec![0u8; COPY_BUFFER];
+    let mut n = 0u64;
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.map_err(|e| e.to_string())?.into_data() {
+            for piece in data.chunks(COPY_BUFFER) {
+                buffer[..piece.len()].copy_from_slice(piece);
+                n += piece.len() as u64;
+            }
+            std::hint::black_box(&buffer);
+        }
+    }
+    Ok(n)
 }
 
 /// Set in the environment of the bench binary when it is to act as the floor client:
 /// `bench URL N` then runs N sequential GETs and prints `ok:`, `body-bytes:` and
-/// `elapsed-ms:` lines as the guest programs do.
+/// `elapsed-ms:` lines as the guest programs do; `bench-copy URL N` does the same but
+/// copies every body chunk into a 64 KiB buffer of its own (`floor copying` in P2).
 pub const AS_FLOOR_ENV: &str = "WASMGATE_BENCH_AS_FLOOR";
 
 /// The floor client process: `bench URL N` (see [`AS_FLOOR_ENV`]).
@@ -72,11 +110,19 @@ pub fn child_main(args: &[String]) -> std::process::ExitCode {
         eprintln!("bench: N must be a number, not {n:?}");
         return std::process::ExitCode::FAILURE;
     };
-    if cmd != "bench" {
-        eprintln!("unknown command {cmd:?}; expected bench URL N");
-        return std::process::ExitCode::FAILURE;
-    }
-    match floor().and_then(|f| f.sequential(url, n)) {
+    let copy = match cmd.as_str() {
+        "bench" => false,
+        "bench-copy" => true,
+        _ => {
+            eprintln!("unknown command {cmd:?}; expected bench|bench-copy URL N");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let client = FloorClient {
+        copy,
+        ..FloorClient::new()
+    };
+    match InProcess::new(client).and_then(|f| f.sequential(url, n)) {
         Ok(t) => {
             println!("ok: {n}");
             println!("body-bytes: {}", t.bytes);

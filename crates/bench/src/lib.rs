@@ -154,6 +154,9 @@ enum Subject {
     Floor,
     /// The same client in the bench process (P1, P2), for comparison.
     FloorInProcess,
+    /// The floor in its own process copying every body chunk into a 64 KiB buffer (P2):
+    /// the one copy every guest makes, as its body must land in its linear memory.
+    FloorCopy,
     /// wasmgate's `OutboundClient` in this process.
     Native,
     /// A guest under `wasmgate run`.
@@ -173,6 +176,7 @@ impl Subject {
         match self {
             Subject::Floor => "floor",
             Subject::FloorInProcess => "floor in-process",
+            Subject::FloorCopy => "floor copying",
             Subject::Native => "native",
             Subject::Guest(k) => k.name(),
             Subject::Wasmtime => "wasmtime",

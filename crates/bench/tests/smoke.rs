@@ -61,10 +61,12 @@ fn report(out: &Output) -> Value {
         "go-core",
         "go-native",
     ];
-    let p1_only = ["wasi-http null"];
-    for subject in both.into_iter().chain(p1_only) {
+    let (p1_only, p2_only) = (["wasi-http null"], ["floor copying"]);
+    for subject in both.into_iter().chain(p1_only).chain(p2_only) {
         let figures: &[&str] = if p1_only.contains(&subject) {
             &["P1"]
+        } else if p2_only.contains(&subject) {
+            &["P2"]
         } else {
             &["P1", "P2"]
         };
