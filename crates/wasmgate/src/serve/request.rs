@@ -89,21 +89,28 @@ pub(crate) async fn handle(
         return refuse(x, too_large(len, limit));
     }
     // Wait briefly for a free handler slot; past that, tell the client at once.
-    let permit =
-        match tokio::time::timeout(CONCURRENCY_WAIT, shared.gate.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                let fault = Fault::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "all {} handler slots stayed busy for {}; raise --max-concurrent-handlers",
-                        shared.limits.max_concurrent_handlers,
-                        fmt_duration(CONCURRENCY_WAIT)
-                    ),
-                );
-                return refuse(x, fault);
-            }
-        };
+    // A free slot is taken at once (no timer on the common path).
+    let permit = match shared.gate.clone().try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        Err(_) => tokio::time::timeout(CONCURRENCY_WAIT, shared.gate.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok),
+    };
+    let permit = match permit {
+        Some(permit) => permit,
+        None => {
+            let fault = Fault::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "all {} handler slots stayed busy for {}; raise --max-concurrent-handlers",
+                    shared.limits.max_concurrent_handlers,
+                    fmt_duration(CONCURRENCY_WAIT)
+                ),
+            );
+            return refuse(x, fault);
+        }
+    };
     let over = Arc::new(AtomicBool::new(false));
     let (parts, body) = req.into_parts();
     let req = hyper::Request::from_parts(parts, LimitedIncoming::new(body, limit, over.clone()));
