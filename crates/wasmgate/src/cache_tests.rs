@@ -220,3 +220,26 @@ fn clear_removes_every_entry_and_nothing_else() {
     assert_eq!(clear_cache(&dir.join("nope")).unwrap(), (0, 0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_entry_in_the_old_layout_is_replaced() {
+    // WGCACHE1 put MAGIC and the checksum in front of the artifact.
+    let dir = tempdir("old-layout");
+    let cache = ModuleCache::new(dir.clone(), DEFAULT_CACHE_MAX_SIZE);
+    let e = engine(true);
+    cache
+        .load_or_compile(&e, WasmKind::CoreModule, &module(5))
+        .unwrap();
+    let entry = entries(&dir).pop().unwrap();
+    let stored = std::fs::read(&entry).unwrap();
+    let artifact = &stored[..stored.len() - TRAILER];
+    let mut old = b"WGCACHE1".to_vec();
+    old.extend_from_slice(&Sha256::digest(artifact));
+    old.extend_from_slice(artifact);
+    std::fs::write(&entry, &old).unwrap();
+    let (c, o) = cache
+        .load_or_compile(&e, WasmKind::CoreModule, &module(5))
+        .unwrap();
+    assert_eq!((o, answer(&e, c)), (CacheOutcome::Replaced, 5));
+    let _ = std::fs::remove_dir_all(&dir);
+}
