@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use wasmgate_test_support::rust_guest::rust_guest;
 use wasmgate_test_support::{Guest, TestServer, guest};
 
@@ -12,9 +12,13 @@ use wasmgate_test_support::{Guest, TestServer, guest};
 /// few hundred KiB.
 const MAX_EXTRA_RSS_KIB: u64 = 16 * 1024;
 
-/// Runs a download and returns (guest stdout, peak RSS of the wasmgate process in KiB),
-/// reading `VmHWM` (the kernel's high-water mark) until the process exits.
+/// Runs a download and returns (guest stdout, peak RSS of the wasmgate process in KiB):
+/// `ru_maxrss` as `wait4` reports it when the process is reaped, the kernel's exact
+/// high-water mark (sampling `/proc/PID/status` could miss the peak of a short run).
+// The child is reaped by `wait4` below (which `Child::wait` cannot do: it has no rusage).
+#[allow(clippy::zombie_processes)]
 fn download_peak(server: &TestServer, guest_wasm: &Path, bytes: u64) -> (String, u64) {
+    use std::io::Read;
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
         .args(["run", "--allow", &server.base()])
         .arg(guest_wasm)
@@ -23,24 +27,36 @@ fn download_peak(server: &TestServer, guest_wasm: &Path, bytes: u64) -> (String,
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start wasmgate");
-    let status_path = format!("/proc/{}/status", child.id());
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut peak = 0;
-    while child.try_wait().expect("wait").is_none() {
-        assert!(Instant::now() < deadline, "wasmgate did not finish in time");
-        if let Ok(status) = std::fs::read_to_string(&status_path)
-            && let Some(kib) = status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        {
-            peak = peak.max(kib);
+    // A watchdog, so a hung run fails the test instead of hanging it.
+    let pid = child.id() as libc::pid_t;
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(120)).is_err() {
+            // SAFETY: kill(2) with a pid this test spawned and has not reaped yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let out = child.wait_with_output().expect("output");
-    assert!(out.status.success(), "download failed: {:?}", out.status);
-    (String::from_utf8_lossy(&out.stdout).into_owned(), peak)
+    });
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_to_string(&mut stdout)
+        .expect("read stdout");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for (and reaps) the child this test spawned; `child` is not waited
+    // on afterwards.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let _ = done_tx.send(());
+    watchdog.join().expect("watchdog");
+    assert_eq!(reaped, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "download failed: wait status {status:#x}"
+    );
+    (stdout, usage.ru_maxrss as u64)
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! The `-v` printer, the JSONL audit log (and later recording) are subscribers, so adding
 //! one never touches the request path.
 
+use crate::jsonl::JsonLines;
 use crate::outbound::OutboundError;
 use serde::Serialize;
 use std::fmt;
@@ -265,40 +266,24 @@ impl EventHub {
 }
 
 /// Writes one JSON object per request to a writer (the `--audit-log` file).
-pub struct JsonlAuditLog<W: Write + Send> {
-    out: Mutex<W>,
-    failure: Mutex<Option<String>>,
-}
+pub struct JsonlAuditLog<W: Write + Send>(JsonLines<W>);
 
 impl<W: Write + Send> JsonlAuditLog<W> {
     /// Wraps a writer; each event is written and flushed as one line.
     pub fn new(out: W) -> Self {
-        Self {
-            out: Mutex::new(out),
-            failure: Mutex::new(None),
-        }
+        Self(JsonLines::new(out))
     }
 
     /// The first write error, if any line could not be written: an incomplete audit
     /// log must not go unnoticed.
     pub fn write_error(&self) -> Option<String> {
-        self.failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.write_error()
     }
 }
 
 impl<W: Write + Send> EventSink for JsonlAuditLog<W> {
     fn on_request(&self, event: &RequestEvent) {
-        let line = event.to_json().to_string();
-        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        // An audit log that cannot be written must not take the guest down; the first
-        // failure is kept for the embedder to report (see `write_error`).
-        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
-            let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
-            failure.get_or_insert_with(|| e.to_string());
-        }
+        self.0.write(&event.to_json());
     }
 }
 
@@ -329,7 +314,7 @@ mod tests {
         let log = JsonlAuditLog::new(Vec::new());
         log.on_request(&event());
         log.on_request(&event());
-        let out = String::from_utf8(log.out.lock().unwrap().clone()).unwrap();
+        let out = String::from_utf8(log.0.out.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 2);
         let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();

@@ -29,6 +29,7 @@ mod component;
 mod engine;
 mod error;
 pub mod events;
+mod jsonl;
 mod kind;
 pub mod outbound;
 mod run;

@@ -1,8 +1,8 @@
 //! One record per incoming request (`-v` lines, `--access-log` JSON lines), handed to
 //! subscribers the way request events are.
 
+use crate::jsonl::JsonLines;
 use std::io::Write;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One incoming request, recorded when its response is over (body sent, failed, or
@@ -59,38 +59,24 @@ pub trait AccessSink: Send + Sync {
 }
 
 /// Writes one JSON object per incoming request (the `--access-log` file).
-pub struct JsonlAccessLog<W: Write + Send> {
-    out: Mutex<W>,
-    failure: Mutex<Option<String>>,
-}
+pub struct JsonlAccessLog<W: Write + Send>(JsonLines<W>);
 
 impl<W: Write + Send> JsonlAccessLog<W> {
     /// Wraps a writer; each record is written and flushed as one line.
     pub fn new(out: W) -> Self {
-        Self {
-            out: Mutex::new(out),
-            failure: Mutex::new(None),
-        }
+        Self(JsonLines::new(out))
     }
 
-    /// The first write error, if a line could not be written.
+    /// The first write error, if a line could not be written (a full disk must not take
+    /// the server down).
     pub fn write_error(&self) -> Option<String> {
-        self.failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.0.write_error()
     }
 }
 
 impl<W: Write + Send> AccessSink for JsonlAccessLog<W> {
     fn on_access(&self, record: &AccessRecord) {
-        let line = format!("{}\n", record.to_json());
-        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        // A full disk must not take the server down; the first failure is kept.
-        if let Err(e) = out.write_all(line.as_bytes()).and_then(|()| out.flush()) {
-            let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
-            failure.get_or_insert_with(|| e.to_string());
-        }
+        self.0.write(&record.to_json());
     }
 }
 
@@ -112,7 +98,7 @@ mod tests {
             outbound: 2,
             error: Some("timeout".into()),
         });
-        let out = String::from_utf8(log.out.lock().unwrap().clone()).unwrap();
+        let out = String::from_utf8(log.0.out.lock().unwrap().clone()).unwrap();
         let v: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
         assert_eq!(v["time_unix_ms"], 1_700_000_000_000u64);
         assert_eq!(v["status"], 504);
