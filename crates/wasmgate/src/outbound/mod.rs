@@ -66,6 +66,8 @@ pub struct OutboundClient {
 
 struct Inner {
     policy: Arc<Policy>,
+    /// The resolver behind `pins`, for clients made with [`OutboundClient::for_request`].
+    resolver: Arc<dyn Resolve>,
     pins: DnsPins,
     tls: TlsConfig,
     pool: Arc<Pool>,
@@ -83,19 +85,51 @@ impl OutboundClient {
         tls: TlsConfig,
         events: EventHub,
     ) -> Self {
+        Self::with_pool(policy, resolver, tls, Arc::default(), events)
+    }
+
+    fn with_pool(
+        policy: Arc<Policy>,
+        resolver: Arc<dyn Resolve>,
+        tls: TlsConfig,
+        pool: Arc<Pool>,
+        events: EventHub,
+    ) -> Self {
         let concurrency = Arc::new(Semaphore::new(policy.limits().max_concurrent_requests));
         Self {
             inner: Arc::new(Inner {
                 policy,
-                pins: DnsPins::new(resolver),
+                pins: DnsPins::new(resolver.clone()),
+                resolver,
                 tls,
-                pool: Arc::default(),
+                pool,
                 events,
                 concurrency,
                 started: AtomicU64::new(0),
                 pending: Arc::default(),
             }),
         }
+    }
+
+    /// A client for one incoming request of a server (`serve`): the same policy, TLS
+    /// roots and **connection pool** as this one, so a handler that calls an API on every
+    /// request reuses kept-alive connections instead of opening (and leaving in
+    /// TIME-WAIT) one per request; everything a run counts is its own — request count
+    /// and concurrency limits, DNS pins, pending set and events.
+    ///
+    /// Sharing the pool is safe across requests: a pooled connection is keyed by scheme,
+    /// authority and the allow rule it was dialled under, and its address passed the
+    /// policy's address check when it was dialled. DNS pins stay per request, so a name
+    /// that moves is looked up again by the next request that needs a new connection.
+    pub fn for_request(&self, events: EventHub) -> OutboundClient {
+        let i = &self.inner;
+        Self::with_pool(
+            i.policy.clone(),
+            i.resolver.clone(),
+            i.tls.clone(),
+            i.pool.clone(),
+            events,
+        )
     }
 
     /// Waits until every request this client started has been reported to the event

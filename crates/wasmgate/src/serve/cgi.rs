@@ -138,7 +138,7 @@ impl CgiHandler {
         let hub = shared
             .hub
             .for_incoming(x.record.label(), x.outbound.clone());
-        let client = shared.runner.client(hub);
+        let client = shared.outbound.for_request(hub);
         let timeout = shared.limits.request_timeout;
         let max_memory = shared.guest.max_memory;
         let mut store = Store::new(

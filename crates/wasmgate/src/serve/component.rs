@@ -56,7 +56,7 @@ impl ComponentHandler {
         let hub = shared
             .hub
             .for_incoming(x.record.label(), x.outbound.clone());
-        let client = shared.runner.client(hub);
+        let client = shared.outbound.for_request(hub);
         let (builder, _) = crate::wasi::builder(&shared.guest)
             .map_err(|e| Fault::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         let timeout = shared.limits.request_timeout;

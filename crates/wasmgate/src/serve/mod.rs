@@ -116,6 +116,9 @@ pub(crate) struct Shared {
     pub(crate) access: Vec<Arc<dyn AccessSink>>,
     /// The runner's subscribers plus the metrics' outbound counter.
     pub(crate) hub: EventHub,
+    /// The server's outbound client: each incoming request gets one of its own through
+    /// [`crate::OutboundClient::for_request`], sharing this one's connection pool.
+    pub(crate) outbound: crate::OutboundClient,
     pub(crate) next_id: AtomicU64,
     pub(crate) draining: AtomicBool,
     pub(crate) https: bool,
@@ -164,7 +167,10 @@ impl Server {
         let metrics = metrics::Metrics::new();
         let mut hub = runner.events().clone();
         hub.subscribe(Arc::new(metrics.outbound_sink()));
+        // Reports nothing itself: only the per-request clients made from it send.
+        let outbound = runner.client(hub.for_run());
         let shared = Arc::new(Shared {
+            outbound,
             handler,
             guest: config.guest,
             gate: Arc::new(tokio::sync::Semaphore::new(

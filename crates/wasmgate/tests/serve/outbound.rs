@@ -79,3 +79,27 @@ fn outbound_limits_apply_per_incoming_request() {
         assert_eq!(a.status, 200, "{a:?}");
     }
 }
+
+#[test]
+fn handlers_share_kept_alive_outbound_connections() {
+    // 20 incoming requests, one after another, each fetching from the same upstream: the
+    // server's one connection pool serves them all, as `run` does within one run.
+    let upstream = TestServer::http();
+    let rule = upstream.base();
+    let server = Running::start(probe(), policy(&[&rule]), ServeConfig::default());
+    for i in 0..20 {
+        let a = get(
+            server.addr,
+            &format!("/fetch?url={}", upstream.url("/hello")),
+        );
+        assert_eq!(a.status, 200, "request {i}: {a:?}");
+    }
+    let stats = upstream.stats();
+    assert_eq!(stats.requests.load(std::sync::atomic::Ordering::SeqCst), 20);
+    let connections = stats.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(connections, 1, "one kept-alive connection for 20 requests");
+    // Each incoming request still counts on its own (its audit records name it).
+    let events = server.events();
+    assert_eq!(events.len(), 20, "{events:?}");
+    assert!(events.iter().all(|e| e.status == Some(200)));
+}
