@@ -312,3 +312,32 @@ fn writable_dir(dir: &Path) -> bool {
     let _ = std::fs::remove_file(&probe);
     ok
 }
+
+/// Checks, before anything starts, that `file` is a regular file this process can open;
+/// otherwise says why and gives the exit code for a missing guest (127).
+pub(crate) fn check_guest_file(file: &Path) -> Result<(), std::process::ExitCode> {
+    let checked = std::fs::File::open(file).and_then(|f| {
+        if f.metadata()?.is_file() {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("it is not a regular file"))
+        }
+    });
+    checked.map_err(|e| {
+        eprintln!(
+            "error: cannot read {}: {e}; expected the path of a .wasm file",
+            file.display()
+        );
+        std::process::ExitCode::from(ExitCodeKind::NotFound.code())
+    })
+}
+
+/// Builds the async runtime from `builder`, or says why not (exit 125).
+pub(crate) fn start_runtime(
+    mut builder: tokio::runtime::Builder,
+) -> Result<tokio::runtime::Runtime, std::process::ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        std::process::ExitCode::from(ExitCodeKind::Usage.code())
+    })
+}

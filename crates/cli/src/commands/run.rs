@@ -1,6 +1,6 @@
 //! `wasmgate run`: run a guest with the network access the rules allow.
 
-use super::guest_flags::{GuestFlags, GuestPlan};
+use super::guest_flags::{GuestFlags, GuestPlan, check_guest_file, start_runtime};
 use crate::config::{self, ConfigFile};
 use crate::exit::ExitCodeKind;
 use crate::report::print_error;
@@ -45,30 +45,14 @@ impl RunCommand {
                 return ExitCode::from(ExitCodeKind::Usage.code());
             }
         };
-        if let Err(e) = std::fs::File::open(&file).and_then(|f| {
-            if f.metadata()?.is_file() {
-                Ok(())
-            } else {
-                Err(std::io::Error::other("it is not a regular file"))
-            }
-        }) {
-            eprintln!(
-                "error: cannot read {}: {e}; expected the path of a .wasm file",
-                file.display()
-            );
-            return ExitCode::from(ExitCodeKind::NotFound.code());
+        if let Err(code) = check_guest_file(&file) {
+            return code;
         }
         // One thread: the guest, its requests' connections and its timers all run where
         // the guest runs, so a request costs no hand-off between threads (docs/benchmarks.md).
-        let runtime = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
+        let runtime = match start_runtime(tokio::runtime::Builder::new_current_thread()) {
             Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("error: cannot start the async runtime: {e}");
-                return ExitCode::from(ExitCodeKind::Usage.code());
-            }
+            Err(code) => return code,
         };
         // A task, not the `block_on` future itself: waking a current-thread runtime's
         // `block_on` future costs a syscall (it unparks the driver), waking a task does not,

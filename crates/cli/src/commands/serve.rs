@@ -1,7 +1,7 @@
 //! `wasmgate serve`: serve HTTP with one guest instance per request (a `wasi:http`
 //! component, or a wasip1 core module through CGI), under `run`'s policy and limits.
 
-use super::guest_flags::{GuestFlags, GuestPlan};
+use super::guest_flags::{GuestFlags, GuestPlan, check_guest_file, start_runtime};
 use crate::config::{ConfigFile, ServeSection};
 use crate::exit::ExitCodeKind;
 use crate::report::print_error;
@@ -77,22 +77,13 @@ impl ServeCommand {
                 return ExitCode::from(ExitCodeKind::Usage.code());
             }
         };
-        if !file.is_file() {
-            eprintln!(
-                "error: cannot read {}: no such file; expected the path of a .wasm file",
-                file.display()
-            );
-            return ExitCode::from(ExitCodeKind::NotFound.code());
+        if let Err(code) = check_guest_file(&file) {
+            return code;
         }
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
+        // Many threads: handlers of concurrent requests run in parallel.
+        let runtime = match start_runtime(tokio::runtime::Builder::new_multi_thread()) {
             Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("error: cannot start the async runtime: {e}");
-                return ExitCode::from(ExitCodeKind::Usage.code());
-            }
+            Err(code) => return code,
         };
         let code = runtime.block_on(serve(plan, file));
         // Handlers still running after the drain are dropped with the runtime.
