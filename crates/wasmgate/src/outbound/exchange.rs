@@ -43,6 +43,10 @@ pub(super) struct Exchange<'a> {
     pub(super) key: &'a PoolKey,
     /// `host[:port]` of the validated target, for `Host` or `:authority`.
     pub(super) authority: &'a str,
+    /// The guest's path and query as `http` already parsed it, when its text is exactly
+    /// the validated target's (then the request line reuses it instead of parsing the
+    /// same text again).
+    pub(super) path: Option<http::uri::PathAndQuery>,
     pub(super) label: &'a RequestLabel,
     pub(super) connect_timeout: Duration,
     pub(super) first_byte: Duration,
@@ -99,6 +103,7 @@ impl OutboundClient {
                 body.take().expect("a body for each attempt"),
                 ex.target,
                 ex.authority,
+                ex.path.clone(),
                 h2,
             )
             .map_err(|e| {
@@ -207,6 +212,7 @@ fn build_request(
     body: HyperBody,
     target: &RequestTarget,
     authority: &str,
+    path: Option<http::uri::PathAndQuery>,
     h2: bool,
 ) -> Result<http::Request<HyperBody>, http::Error> {
     headers.remove(http::header::HOST);
@@ -218,9 +224,13 @@ fn build_request(
             .build()?
     } else {
         headers.insert(http::header::HOST, http::HeaderValue::from_str(authority)?);
-        http::Uri::builder()
-            .path_and_query(target.path_and_query.as_str())
-            .build()?
+        match path {
+            // The same text the policy matched, already parsed.
+            Some(path) => http::Uri::from(path),
+            None => http::Uri::builder()
+                .path_and_query(target.path_and_query.as_str())
+                .build()?,
+        }
     };
     let mut req = http::Request::builder()
         .method(method)

@@ -291,6 +291,11 @@ impl OutboundClient {
             rule,
             key: &key,
             authority: &key.authority,
+            path: parts
+                .uri
+                .path_and_query()
+                .filter(|p| p.as_str() == target.path_and_query)
+                .cloned(),
             label: &label,
             connect_timeout,
             first_byte,
