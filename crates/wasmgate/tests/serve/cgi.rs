@@ -1,18 +1,33 @@
-//! A mainline-Go `net/http/cgi` handler (guest/go/testprograms/cgihandler) served as a
-//! CGI core module: meta-variables, bodies both ways, outbound requests under the
+//! A Go handler (guest/go/testprograms/cgihandler: mainline Go's `net/http/cgi`, or TinyGo
+//! with `wasmgate.ServeCGI`) served as a CGI core module: meta-variables, bodies both ways, outbound requests under the
 //! policy.
 
 use crate::support::{Running, get, policy, request};
 use wasmgate::{Decision, ServeConfig, ServeLimits};
 use wasmgate_test_support::TestServer;
 use wasmgate_test_support::go::go_guest;
+use wasmgate_test_support::tinygo::{Target, tinygo_guest};
 
 #[test]
 fn a_go_cgi_handler_serves_requests_and_makes_outbound_ones() {
+    serves_requests_and_makes_outbound_ones(go_guest("cgihandler"));
+}
+
+/// The same program built with TinyGo, served through the guest library's CGI child
+/// (`wasmgate.ServeCGI`: TinyGo's standard library has no net/http/cgi).
+#[test]
+fn a_tinygo_cgi_handler_serves_requests_and_makes_outbound_ones() {
+    let Some(wasm) = tinygo_guest("cgihandler", Target::Wasip1) else {
+        return; // no TinyGo here (outside CI): tinygo() said so on stderr
+    };
+    serves_requests_and_makes_outbound_ones(wasm);
+}
+
+fn serves_requests_and_makes_outbound_ones(guest: std::path::PathBuf) {
     let upstream = TestServer::http();
     let rule = format!("GET {}", upstream.url("/hello"));
     let server = Running::start(
-        go_guest("cgihandler"),
+        guest,
         policy(&[&rule]),
         ServeConfig {
             limits: ServeLimits {

@@ -1,5 +1,6 @@
 // Command cgihandler is an ordinary Go HTTP handler served through CGI with the
-// standard library's net/http/cgi: the kind of core module `wasmgate serve` runs one
+// standard library's net/http/cgi (mainline Go), or wasmgate.ServeCGI under TinyGo,
+// whose standard library has no net/http/cgi (serve_*.go): the kind of core module `wasmgate serve` runs one
 // instance of per request (meta-variables in the environment, the body on stdin, the
 // response head and body on stdout). Its only wasmgate-specific line is
 // wasmgate.Install(), so that /fetch goes out through the host.
@@ -24,7 +25,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cgi"
 	"os"
 	"sort"
 	"strconv"
@@ -35,7 +35,7 @@ import (
 
 func main() {
 	wasmgate.Install()
-	if err := cgi.Serve(http.HandlerFunc(handle)); err != nil {
+	if err := serve(http.HandlerFunc(handle)); err != nil {
 		fmt.Fprintln(os.Stderr, "cgihandler:", err)
 		os.Exit(1)
 	}
