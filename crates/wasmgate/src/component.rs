@@ -2,10 +2,11 @@
 //! [`OutboundClient`] via the `WasiHttpHooks::send_request` hook (no fork of wasi-http).
 
 mod error_code;
+mod handle;
 mod refusal;
 
 pub(crate) use error_code::shadow_http_error_code;
-pub(crate) use refusal::shadow_handle;
+pub(crate) use handle::shadow_handle;
 
 use crate::events::Origin;
 use crate::outbound::{
@@ -82,33 +83,14 @@ impl WasiHttpHooks for PolicyHooks {
         options: Option<RequestOptions>,
         io: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
+        // Not reached from guests (wasmgate's own `handle` calls the client directly,
+        // see component/handle.rs); kept so that nothing wasi-http might call sends a
+        // request around the policy.
         let (parts, body) = request.into_parts();
-        // Cheap clones (shared bytes), formatted only if the body fails.
-        let (method, uri) = (parts.method.clone(), parts.uri.clone());
-        let body: OutboundBody = body
-            .map_err(move |e| {
-                OutboundError::other(
-                    OutboundErrorKind::Protocol,
-                    method.as_str(),
-                    &uri.to_string(),
-                    format!("the guest's request body failed: {e}"),
-                )
-            })
-            .boxed_unsync();
-        let timeouts = options
-            .map(|o| GuestTimeouts {
-                connect: o.connect_timeout,
-                first_byte: o.first_byte_timeout,
-                between_bytes: o.between_bytes_timeout,
-            })
-            .unwrap_or_default();
-        // Called here, not inside the returned future: the request is on record even if
-        // wasi-http drops that future before it first runs.
-        let sent = self.client.send(OutboundRequest {
-            request: http::Request::from_parts(parts, body),
-            timeouts,
-            origin: Origin::WasiHttp,
-        });
+        let timeouts = options.as_ref().map(guest_timeouts).unwrap_or_default();
+        let sent = self
+            .client
+            .send(outbound_request(parts, Some(body), timeouts));
         Box::new(async move {
             let response = sent.await.map_err(|e| to_wasi_error(&e))?;
             let response = response.map(|b| b.map_err(|e| to_wasi_error(&e)).boxed_unsync());
@@ -116,6 +98,47 @@ impl WasiHttpHooks for PolicyHooks {
             // own no-op rather than allocating another.
             Ok((response, io))
         })
+    }
+}
+
+/// The timeouts a guest set in `request-options`.
+pub(crate) fn guest_timeouts(o: &RequestOptions) -> GuestTimeouts {
+    GuestTimeouts {
+        connect: o.connect_timeout,
+        first_byte: o.first_byte_timeout,
+        between_bytes: o.between_bytes_timeout,
+    }
+}
+
+/// A guest's request as the client takes it: one box around the body, whose failure
+/// names the request.
+pub(crate) fn outbound_request(
+    parts: http::request::Parts,
+    body: Option<WasiBody>,
+    timeouts: GuestTimeouts,
+) -> OutboundRequest {
+    let body: OutboundBody = match body {
+        Some(body) => {
+            // Cheap clones (shared bytes), formatted only if the body fails.
+            let (method, uri) = (parts.method.clone(), parts.uri.clone());
+            body.map_err(move |e| {
+                OutboundError::other(
+                    OutboundErrorKind::Protocol,
+                    method.as_str(),
+                    &uri.to_string(),
+                    format!("the guest's request body failed: {e}"),
+                )
+            })
+            .boxed_unsync()
+        }
+        None => http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    };
+    OutboundRequest {
+        request: http::Request::from_parts(parts, body),
+        timeouts,
+        origin: Origin::WasiHttp,
     }
 }
 
