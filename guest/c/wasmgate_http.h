@@ -94,6 +94,7 @@ extern "C" {
 #define WG_ERR_PROTOCOL (-32)                  /* connection broke or bad HTTP */
 #define WG_ERR_INTERNAL (-33)                  /* a host-side failure */
 #define WG_ERR_TOO_MANY_REDIRECTS (-34)        /* more redirects than WG_OPT_FOLLOW_REDIRECTS */
+#define WG_ERR_NOT_RECORDED (-35)              /* --replay: no recorded entry for this request */
 
 /* ---- request_option ids --------------------------------------------------------- */
 
@@ -217,6 +218,7 @@ static inline const char *wg_error_name(int32_t code) {
     case WG_ERR_PROTOCOL: return "ERR_PROTOCOL";
     case WG_ERR_INTERNAL: return "ERR_INTERNAL";
     case WG_ERR_TOO_MANY_REDIRECTS: return "ERR_TOO_MANY_REDIRECTS";
+    case WG_ERR_NOT_RECORDED: return "ERR_NOT_RECORDED";
     default: return code >= 0 ? "OK" : "ERR_UNKNOWN";
     }
 }
@@ -255,6 +257,7 @@ static inline const char *wg_strerror(int32_t code) {
     case WG_ERR_PROTOCOL: return "the connection broke or the server spoke bad HTTP";
     case WG_ERR_INTERNAL: return "a host-side failure";
     case WG_ERR_TOO_MANY_REDIRECTS: return "too many redirects";
+    case WG_ERR_NOT_RECORDED: return "no recorded entry for this request (--replay)";
     default: return code >= 0 ? "success" : "unknown error";
     }
 }

@@ -41,6 +41,7 @@ const (
 	ErrProtocol                = -32
 	ErrInternal                = -33
 	ErrTooManyRedirects        = -34
+	ErrNotRecorded             = -35
 
 	// ErrUnsupported is not a host code: the program was built for a target without
 	// a WASI HTTP host (a native build), where a Transport cannot send anything.
@@ -78,6 +79,7 @@ var codeNames = map[int]string{
 	ErrProtocol:                "ERR_PROTOCOL",
 	ErrInternal:                "ERR_INTERNAL",
 	ErrTooManyRedirects:        "ERR_TOO_MANY_REDIRECTS",
+	ErrNotRecorded:             "ERR_NOT_RECORDED",
 	ErrUnsupported:             "ERR_UNSUPPORTED",
 }
 

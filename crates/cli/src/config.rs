@@ -39,6 +39,31 @@ pub(crate) struct ConfigFile {
     /// `wasmgate serve` settings (ignored by `run`).
     #[serde(default)]
     pub(crate) serve: ServeSection,
+    /// Recording requests to a HAR file, as `--record` and its options.
+    #[serde(default)]
+    pub(crate) record: RecordSection,
+    /// Replaying a HAR file, as `--replay` and `--replay-missing`.
+    #[serde(default)]
+    pub(crate) replay: ReplaySection,
+}
+
+/// `[record]`: `file` is `--record`; the rest match its flags (see docs/record-replay.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordSection {
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) max_body: Option<String>,
+    #[serde(default)]
+    pub(crate) redact_headers: Vec<String>,
+    pub(crate) keep_secrets: Option<bool>,
+}
+
+/// `[replay]`: `file` is `--replay`, `missing` is `--replay-missing`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReplaySection {
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) missing: Option<String>,
 }
 
 /// `[serve]`: names match `wasmgate serve`'s flags without `--`, with underscores.
@@ -98,6 +123,8 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<ConfigFile, String> {
         &mut file.serve.tls_cert,
         &mut file.serve.tls_key,
         &mut file.serve.access_log,
+        &mut file.record.file,
+        &mut file.replay.file,
     ]
     .into_iter()
     .flatten()
@@ -184,12 +211,23 @@ max_incoming_body = "1MiB"
 max_header_size = "16KiB"
 shutdown_timeout = "10s"
 access_log = "access.jsonl"
+[record]
+file = "run.har"
+max_body = "64KiB"
+redact_headers = ["x-api-key"]
+keep_secrets = false
+[replay]
+file = "run.har"
+missing = "network"
 "#,
         )
         .unwrap();
         assert_eq!(c.serve.max_concurrent_handlers, Some(8));
         assert!(c.serve.tls_cert.as_ref().unwrap().is_absolute());
         assert!(c.serve.access_log.as_ref().unwrap().is_absolute());
+        assert!(c.record.file.as_ref().unwrap().is_absolute());
+        assert_eq!(c.record.file, c.replay.file);
+        assert_eq!(c.record.redact_headers, ["x-api-key"]);
         assert_eq!(c.allow.len(), 2);
         assert_eq!(c.limits.max_concurrent_requests, Some(4));
         assert!(c.ca_certs[0].is_absolute() || c.ca_certs[0].starts_with(std::env::temp_dir()));

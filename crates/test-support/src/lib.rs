@@ -4,12 +4,14 @@
 pub mod c;
 pub mod go;
 mod guests;
+mod har;
 pub mod rust_guest;
 mod server;
 pub mod tinygo;
 mod tls;
 
 pub use guests::{Guest, guest};
+pub use har::check_har;
 pub use server::{JSON_DOCUMENT, ServerStats, TestServer};
 pub use tls::TestCa;
 

@@ -173,5 +173,7 @@ pub(crate) fn to_wasi_error(e: &OutboundError) -> HttpError {
         OutboundErrorKind::Protocol => HttpError::HttpProtocolError,
         OutboundErrorKind::TooManyRedirects => HttpError::LoopDetected,
         OutboundErrorKind::Cancelled => HttpError::InternalError(Some(e.to_string())),
+        // No code fits a replay without the request; the text names it and the fix.
+        OutboundErrorKind::NotRecorded => HttpError::InternalError(Some(e.to_string())),
     }
 }

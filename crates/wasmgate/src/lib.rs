@@ -32,6 +32,7 @@ pub mod events;
 mod jsonl;
 mod kind;
 pub mod outbound;
+pub mod record;
 mod run;
 pub mod serve;
 mod tls;
@@ -46,6 +47,9 @@ pub use kind::{WasmKind, detect};
 pub use outbound::{
     GuestTimeouts, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, Resolve,
     ResolveFuture, StaticResolver, SystemResolver,
+};
+pub use record::{
+    DEFAULT_RECORD_MAX_BODY, RecordOptions, Recorder, Replay, ReplayMissing,
 };
 pub use run::{RunOutcome, Runner, RunnerBuilder, SLOW_COMPILE_AFTER, SlowCompileNotice};
 pub use serve::{ServeConfig, ServeLimits, ServeSummary, Server, ServerTlsFiles};

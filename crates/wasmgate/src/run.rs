@@ -44,6 +44,7 @@ pub struct Runner {
     events: EventHub,
     cache: Option<ModuleCache>,
     slow_compile: Option<SlowCompileNotice>,
+    tape: crate::record::Tape,
 }
 
 /// Called with the guest's name when compiling it takes longer than
@@ -62,6 +63,7 @@ pub struct RunnerBuilder {
     cache_dir: Option<std::path::PathBuf>,
     cache_max_size: u64,
     slow_compile: Option<SlowCompileNotice>,
+    tape: crate::record::Tape,
 }
 
 impl Runner {
@@ -75,6 +77,7 @@ impl Runner {
             cache_dir: None,
             cache_max_size: crate::cache::DEFAULT_CACHE_MAX_SIZE,
             slow_compile: None,
+            tape: crate::record::Tape::default(),
         }
     }
 
@@ -96,11 +99,12 @@ impl Runner {
     /// An outbound client under this runner's policy, resolver and TLS roots that
     /// reports to `events` (one per run, or per incoming request under `serve`).
     pub(crate) fn client(&self, events: EventHub) -> OutboundClient {
-        OutboundClient::new(
+        OutboundClient::with_tape(
             self.policy.clone(),
             self.resolver.clone(),
             self.tls.clone(),
             events,
+            self.tape.clone(),
         )
     }
 
@@ -311,6 +315,18 @@ impl RunnerBuilder {
         self.slow_compile = Some(notice);
         self
     }
+    /// Records every guest request of every run (and, under `serve`, of every incoming
+    /// request) to a HAR file; see [`crate::record`].
+    pub fn record(mut self, recorder: crate::record::Recorder) -> Self {
+        self.tape.recorder = Some(recorder);
+        self
+    }
+    /// Answers guest requests from a HAR file instead of the network, after the policy
+    /// allowed them; see [`crate::record`].
+    pub fn replay(mut self, replay: crate::record::Replay) -> Self {
+        self.tape.replay = Some(Arc::new(replay));
+        self
+    }
     /// Validates everything and sets up the engine.
     pub fn build(self) -> Result<Runner, Error> {
         let tls = TlsConfig::new(&self.ca_files)?;
@@ -327,6 +343,7 @@ impl RunnerBuilder {
                 .cache_dir
                 .map(|dir| ModuleCache::new(dir, self.cache_max_size)),
             slow_compile: self.slow_compile,
+            tape: self.tape,
         })
     }
 }

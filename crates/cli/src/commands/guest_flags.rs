@@ -71,6 +71,8 @@ pub(crate) struct GuestFlags {
     /// entries (default 512MiB).
     #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     cache_max_size: Option<String>,
+    #[command(flatten)]
+    tape: super::tape_flags::TapeFlags,
 }
 
 /// The shared flags and the config file, validated.
@@ -84,6 +86,7 @@ pub(crate) struct GuestPlan {
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) cache_max_size: u64,
     pub(crate) verbose: bool,
+    pub(crate) tape: super::tape_flags::TapePlan,
 }
 
 impl GuestFlags {
@@ -102,6 +105,7 @@ impl GuestFlags {
             .map(|c| parse_cidr(c).map_err(|e| format!("--allow-cidr: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
         let limits = limits(file, &self)?;
+        let tape = self.tape.plan_with(&mut file.record, &mut file.replay)?;
 
         let mut env: Vec<(String, String)> = std::mem::take(&mut file.env).into_iter().collect();
         for kv in &self.env {
@@ -150,6 +154,7 @@ impl GuestFlags {
                 None => wasmgate::DEFAULT_CACHE_MAX_SIZE,
             },
             verbose: self.verbose,
+            tape,
         })
     }
 }
@@ -207,6 +212,13 @@ impl GuestPlan {
                 }
             }
         }
+        let builder = match self.tape.apply(builder) {
+            Ok(b) => b,
+            Err(e) => {
+                print_error(&e);
+                return Err(ExitCodeKind::Usage);
+            }
+        };
         match configure(builder).build() {
             Ok(runner) => Ok(BuiltRunner { runner, audit }),
             Err(e) => {
@@ -216,8 +228,9 @@ impl GuestPlan {
         }
     }
 
-    /// Warns when the audit log lost lines.
+    /// Warns when the audit log (or the recording) lost lines.
     pub(crate) fn check_audit(&self, built_audit: Option<&JsonlAuditLog<std::fs::File>>) {
+        self.tape.check();
         if let (Some(log), Some(path)) = (built_audit, &self.audit_log)
             && let Some(e) = log.write_error()
         {

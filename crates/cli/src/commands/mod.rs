@@ -5,3 +5,4 @@ pub(crate) mod doctor;
 pub(crate) mod guest_flags;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod tape_flags;

@@ -33,6 +33,7 @@ pub(crate) const ERR_LIMIT_REACHED: i32 = -31;
 pub(crate) const ERR_PROTOCOL: i32 = -32;
 pub(crate) const ERR_INTERNAL: i32 = -33;
 pub(crate) const ERR_TOO_MANY_REDIRECTS: i32 = -34;
+pub(crate) const ERR_NOT_RECORDED: i32 = -35;
 
 pub(crate) const OPT_CONNECT_TIMEOUT_MS: i32 = 1;
 pub(crate) const OPT_FIRST_BYTE_TIMEOUT_MS: i32 = 2;
@@ -70,5 +71,6 @@ pub(crate) fn code_of(e: &OutboundError) -> i32 {
         OutboundErrorKind::Protocol => ERR_PROTOCOL,
         OutboundErrorKind::TooManyRedirects => ERR_TOO_MANY_REDIRECTS,
         OutboundErrorKind::Cancelled => ERR_INTERNAL,
+        OutboundErrorKind::NotRecorded => ERR_NOT_RECORDED,
     }
 }

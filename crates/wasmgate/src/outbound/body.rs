@@ -45,6 +45,8 @@ pub(crate) struct EventRecord {
     pub(crate) start: Instant,
     pub(crate) bytes_out: Arc<AtomicU64>,
     pub(crate) reported: bool,
+    /// The request's HAR entry in the making, when the run records.
+    pub(crate) har: Option<Box<crate::record::Draft>>,
     /// Counts the request out of its run's [`super::pending::Pending`] once reported
     /// (fields drop after `Drop::drop` has reported).
     pub(crate) _pending: super::pending::PendingGuard,
@@ -64,6 +66,9 @@ impl EventRecord {
         self.event.bytes_out = self.bytes_out.load(Ordering::Relaxed);
         self.event.error = error;
         self.hub.emit(&self.event);
+        if let Some(draft) = self.har.take() {
+            draft.finish(&self.event, self.start);
+        }
     }
 }
 
@@ -97,10 +102,44 @@ impl PoolReturn {
     }
 }
 
+/// Where a response body comes from.
+pub(crate) enum Source {
+    /// The server.
+    Net(hyper::body::Incoming),
+    /// A replay file: the whole recorded body, handed on in one frame.
+    Replay(Option<Bytes>),
+}
+
+impl Source {
+    fn poll_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self {
+            Source::Net(inner) => Pin::new(inner).poll_frame(cx),
+            Source::Replay(body) => Poll::Ready(body.take().map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Source::Net(inner) => inner.is_end_stream(),
+            Source::Replay(body) => body.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Source::Net(inner) => inner.size_hint(),
+            Source::Replay(body) => SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64)),
+        }
+    }
+}
+
 /// The response body handed to adapters: streams frames from the server, enforces the
 /// size limit and the between-bytes timeout, and reports the request when dropped.
 pub struct ResponseBody {
-    inner: hyper::body::Incoming,
+    inner: Source,
     label: RequestLabel,
     max: u64,
     /// Body bytes handed on towards the guest (never more than `max`).
@@ -118,13 +157,15 @@ pub struct ResponseBody {
     error: Option<OutboundError>,
     pool_return: Option<PoolReturn>,
     _permit: OwnedSemaphorePermit,
+    /// Copies what the guest is handed, when the run records.
+    tap: Option<Arc<crate::record::Tap>>,
     record: Option<EventRecord>,
 }
 
 impl ResponseBody {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        inner: hyper::body::Incoming,
+        inner: Source,
         label: RequestLabel,
         max: u64,
         between_bytes: Duration,
@@ -134,6 +175,7 @@ impl ResponseBody {
         status: u16,
     ) -> Self {
         record.event.status = Some(status);
+        let tap = record.har.as_ref().map(|d| d.response_tap());
         let mut body = Self {
             done: inner.is_end_stream(),
             inner,
@@ -147,6 +189,7 @@ impl ResponseBody {
             error: None,
             pool_return,
             _permit: permit,
+            tap,
             record: Some(record),
         };
         if body.done {
@@ -185,7 +228,7 @@ impl Body for ResponseBody {
         if this.done {
             return Poll::Ready(None);
         }
-        match Pin::new(&mut this.inner).poll_frame(cx) {
+        match this.inner.poll_frame(cx) {
             Poll::Ready(None) => {
                 this.finish_ok();
                 Poll::Ready(None)
@@ -212,11 +255,17 @@ impl Body for ResponseBody {
                             return this.fail(err);
                         }
                         let part = data.slice(..room as usize);
+                        if let Some(tap) = &this.tap {
+                            tap.push(&part);
+                        }
                         this.received = this.max;
                         this.pending = Some(err);
                         return Poll::Ready(Some(Ok(Frame::data(part))));
                     }
                     this.received += len;
+                    if let Some(tap) = &this.tap {
+                        tap.push(data);
+                    }
                 }
                 this.last_frame = tokio::time::Instant::now();
                 if let Some(timer) = &mut this.timer {

@@ -32,7 +32,12 @@ pub(crate) enum ConnectError {
 pub(crate) struct Peer {
     pub(crate) addr: SocketAddr,
     received: Arc<AtomicU64>,
+    /// Numbers the process's connections from 1 (a recording's `connection`).
+    pub(crate) id: u64,
 }
+
+/// The last connection number handed out.
+static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
 
 impl Peer {
     pub(crate) fn received(&self) -> u64 {
@@ -80,7 +85,8 @@ pub(crate) async fn connect(
             }
         }
     };
-    Ok((conn, Peer { addr, received }))
+    let id = CONNECTIONS.fetch_add(1, Ordering::Relaxed) + 1;
+    Ok((conn, Peer { addr, received, id }))
 }
 
 /// A stream that counts the bytes read from it.

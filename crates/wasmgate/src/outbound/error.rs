@@ -30,6 +30,8 @@ pub enum OutboundErrorKind {
     TooManyRedirects,
     /// The guest gave up on the request (closed its handle) before it completed.
     Cancelled,
+    /// Replaying: the replay file has no entry (left) for this request.
+    NotRecorded,
 }
 
 impl OutboundErrorKind {
@@ -46,6 +48,7 @@ impl OutboundErrorKind {
             Self::Protocol => "protocol",
             Self::TooManyRedirects => "too-many-redirects",
             Self::Cancelled => "cancelled",
+            Self::NotRecorded => "not-recorded",
         }
     }
 }
@@ -259,6 +262,9 @@ impl fmt::Display for OutboundError {
             // Nothing was sent: a refusal, worded like the policy's.
             Detail::Message(msg) if self.kind == OutboundErrorKind::InvalidRequest => {
                 write!(f, "denied {m} {u}: refused (invalid URL): {msg}")
+            }
+            Detail::Message(msg) if self.kind == OutboundErrorKind::NotRecorded => {
+                write!(f, "{m} {u} not replayed: {msg}")
             }
             Detail::Message(msg) => write!(f, "{m} {u} failed: {msg}"),
         }

@@ -38,6 +38,9 @@ pub(super) struct Exchange<'a> {
     pub(super) method: http::Method,
     pub(super) headers: http::HeaderMap,
     pub(super) upload: Upload,
+    /// The body for the first attempt, when it is not the upload's first view (replay
+    /// read part of it to match it).
+    pub(super) first_body: Option<HyperBody>,
     pub(super) target: &'a RequestTarget,
     pub(super) rule: &'a AllowRule,
     pub(super) key: &'a PoolKey,
@@ -65,7 +68,10 @@ impl OutboundClient {
     ) -> Result<Exchanged, OutboundError> {
         let (method, url) = (&*ex.label.method, &*ex.label.url);
         let mut pooled = self.inner.pool.checkout(ex.key).await;
-        let mut body = Some(ex.upload.first());
+        let mut body = Some(match ex.first_body {
+            Some(body) => body,
+            None => ex.upload.first(),
+        });
         let mut deadline = None;
         loop {
             let (conn, peer, reused) = match pooled.take() {
@@ -83,6 +89,7 @@ impl OutboundClient {
                     .await?;
                     // Past the policy: from here a failure is an allowed request that failed.
                     *stage = Stage::Sending;
+                    let dialled = std::time::Instant::now();
                     let (conn, peer) = Box::pin(self.connect_fresh(
                         ex.target,
                         &addrs,
@@ -91,11 +98,17 @@ impl OutboundClient {
                         ex.connect_timeout,
                     ))
                     .await?;
+                    if let Some(draft) = &mut record.har {
+                        draft.connect = Some(dialled.elapsed());
+                    }
                     (conn, peer, false)
                 }
             };
             *stage = Stage::Sending;
             record.event.addr = Some(peer.addr);
+            if let Some(draft) = &mut record.har {
+                draft.connection = Some(peer.id);
+            }
             let h2 = matches!(conn, Conn::H2(_));
             let request = build_request(
                 ex.method.clone(),

@@ -9,6 +9,7 @@ mod error;
 mod exchange;
 mod pending;
 mod pool;
+mod replayed;
 mod resolve;
 mod upload;
 
@@ -18,7 +19,8 @@ pub use resolve::{Resolve, ResolveFuture, StaticResolver, SystemResolver};
 
 use crate::events::{Decision, EventHub, Origin, RequestEvent};
 use crate::tls::TlsConfig;
-use body::{EventRecord, RequestLabel};
+use crate::record::{Draft, Tape};
+use body::{EventRecord, RequestLabel, Source};
 use connect::{ConnectError, HyperBody, Peer};
 use exchange::Exchange;
 use pool::{Conn, Pool, PoolKey};
@@ -75,6 +77,8 @@ struct Inner {
     concurrency: Arc<Semaphore>,
     started: AtomicU64,
     pending: Arc<pending::Pending>,
+    /// Where requests are recorded to and replayed from, if anywhere.
+    tape: Tape,
 }
 
 impl OutboundClient {
@@ -85,7 +89,18 @@ impl OutboundClient {
         tls: TlsConfig,
         events: EventHub,
     ) -> Self {
-        Self::with_pool(policy, resolver, tls, Arc::default(), events)
+        Self::with_pool(policy, resolver, tls, Arc::default(), events, Tape::default())
+    }
+
+    /// A client for one run that records to and replays from `tape`.
+    pub(crate) fn with_tape(
+        policy: Arc<Policy>,
+        resolver: Arc<dyn Resolve>,
+        tls: TlsConfig,
+        events: EventHub,
+        tape: Tape,
+    ) -> Self {
+        Self::with_pool(policy, resolver, tls, Arc::default(), events, tape)
     }
 
     fn with_pool(
@@ -94,6 +109,7 @@ impl OutboundClient {
         tls: TlsConfig,
         pool: Arc<Pool>,
         events: EventHub,
+        tape: Tape,
     ) -> Self {
         let concurrency = Arc::new(Semaphore::new(policy.limits().max_concurrent_requests));
         Self {
@@ -107,6 +123,7 @@ impl OutboundClient {
                 concurrency,
                 started: AtomicU64::new(0),
                 pending: Arc::default(),
+                tape,
             }),
         }
     }
@@ -129,6 +146,7 @@ impl OutboundClient {
             i.tls.clone(),
             i.pool.clone(),
             events,
+            i.tape.clone(),
         )
     }
 
@@ -161,12 +179,19 @@ impl OutboundClient {
     pub fn send(&self, req: OutboundRequest) -> SendFuture {
         let start = Instant::now();
         let (parts, body) = req.request.into_parts();
+        // The guest's own head and body, before the host adds anything to them.
+        let har = (self.inner.tape.recorder.as_ref()).map(|r| Draft::new(r, &parts.headers));
+        let body = match &har {
+            Some(draft) => draft.tee(body),
+            None => body,
+        };
         let mut record = EventRecord {
             hub: self.inner.events.clone(),
             event: RequestEvent::issued(req.origin, parts.method.as_str(), &uri_text(&parts.uri)),
             start,
             bytes_out: Arc::new(AtomicU64::new(0)),
             reported: false,
+            har,
             _pending: self.inner.pending.enter(),
         };
         let client = self.clone();
@@ -195,7 +220,7 @@ impl OutboundClient {
 
     async fn send_inner(
         &self,
-        parts: http::request::Parts,
+        mut parts: http::request::Parts,
         body: OutboundBody,
         timeouts: GuestTimeouts,
         record: &mut EventRecord,
@@ -236,7 +261,7 @@ impl OutboundClient {
             method: method.into(),
             url: url.as_str().into(),
         };
-        let upload = wrap(body, label.clone());
+        let mut upload = wrap(body, label.clone());
         record.event.url = url.clone();
 
         let n = inner.started.fetch_add(1, Ordering::Relaxed) + 1;
@@ -274,33 +299,43 @@ impl OutboundClient {
                     OutboundError::other(kind, method, &url, "the client is shutting down")
                 })?;
 
-        let key = PoolKey {
-            scheme: match target.scheme {
-                Scheme::Http => "http",
-                Scheme::Https => "https",
-            },
-            authority,
-            rule: pool::RuleId::of(rule),
+        // Replay: after the policy (a replay never grants what the rules deny), before
+        // any lookup or connection.
+        let mut first_body = None;
+        let replayed = match &inner.tape.replay {
+            Some(replay) => {
+                self.from_replay(replay, &url, &mut upload, &label, record, &mut first_body)
+                    .await?
+            }
+            None => None,
         };
-        let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
-        let exchange = Exchange {
-            method: parts.method.clone(),
-            headers: parts.headers,
-            upload,
-            target: &target,
-            rule,
-            key: &key,
-            authority: &key.authority,
-            path: parts
-                .uri
-                .path_and_query()
-                .filter(|p| p.as_str() == target.path_and_query)
-                .cloned(),
-            label: &label,
-            connect_timeout,
-            first_byte,
+        let (response, pool_return) = match replayed {
+            Some(response) => (response, None),
+            None => {
+                let path = (parts.uri.path_and_query())
+                    .filter(|p| p.as_str() == target.path_and_query)
+                    .cloned();
+                let out = Outgoing {
+                    method: parts.method.clone(),
+                    headers: std::mem::take(&mut parts.headers),
+                    path,
+                    authority,
+                    upload,
+                    first_body,
+                };
+                self.network(
+                    out,
+                    &target,
+                    rule,
+                    &label,
+                    connect_timeout,
+                    timeouts,
+                    record,
+                    stage,
+                )
+                .await?
+            }
         };
-        let (response, pool_return) = self.exchange(exchange, record, stage).await?;
 
         if let Some(len) = content_length(response.headers())
             && len > limits.max_response_body
@@ -313,8 +348,11 @@ impl OutboundClient {
         let max_response = limits.max_response_body;
         Ok(Sent {
             response,
-            finish: Box::new(move |response, record| {
+            finish: Box::new(move |response, mut record| {
                 let status = response.status().as_u16();
+                if let Some(draft) = &mut record.har {
+                    draft.response_head(status, response.version(), response.headers());
+                }
                 response.map(|incoming| {
                     ResponseBody::new(
                         incoming,
@@ -329,6 +367,47 @@ impl OutboundClient {
                 })
             }),
         })
+    }
+
+    /// Sends the request on a connection (pooled or new).
+    #[allow(clippy::too_many_arguments)]
+    async fn network(
+        &self,
+        out: Outgoing,
+        target: &RequestTarget,
+        rule: &AllowRule,
+        label: &RequestLabel,
+        connect_timeout: Duration,
+        timeouts: GuestTimeouts,
+        record: &mut EventRecord,
+        stage: &mut Stage,
+    ) -> Result<(http::Response<Source>, Option<body::PoolReturn>), OutboundError> {
+        let limits = self.inner.policy.limits();
+        let key = PoolKey {
+            scheme: match target.scheme {
+                Scheme::Http => "http",
+                Scheme::Https => "https",
+            },
+            authority: out.authority,
+            rule: pool::RuleId::of(rule),
+        };
+        let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
+        let exchange = Exchange {
+            method: out.method,
+            headers: out.headers,
+            upload: out.upload,
+            first_body: out.first_body,
+            target,
+            rule,
+            key: &key,
+            authority: &key.authority,
+            path: out.path,
+            label,
+            connect_timeout,
+            first_byte,
+        };
+        let (response, pool_return) = self.exchange(exchange, record, stage).await?;
+        Ok((response.map(Source::Net), pool_return))
     }
 
     /// Opens a new connection to one of `addrs` (already checked by the policy); HTTP/2 connections are
@@ -412,6 +491,19 @@ impl OutboundClient {
     }
 }
 
+/// The request's head and body as they leave for the network.
+struct Outgoing {
+    method: http::Method,
+    headers: http::HeaderMap,
+    /// The guest's parsed path and query, when its text is exactly the validated one.
+    path: Option<http::uri::PathAndQuery>,
+    /// `host[:port]` of the validated target.
+    authority: String,
+    upload: Upload,
+    /// The body for the first attempt when replay already read part of it.
+    first_body: Option<connect::HyperBody>,
+}
+
 enum Stage {
     /// Policy checks; a failure here means the request never left.
     Checking,
@@ -419,13 +511,11 @@ enum Stage {
     Sending,
 }
 
-type Finish = Box<
-    dyn FnOnce(http::Response<hyper::body::Incoming>, EventRecord) -> http::Response<ResponseBody>
-        + Send,
->;
+type Finish =
+    Box<dyn FnOnce(http::Response<Source>, EventRecord) -> http::Response<ResponseBody> + Send>;
 
 struct Sent {
-    response: http::Response<hyper::body::Incoming>,
+    response: http::Response<Source>,
     finish: Finish,
 }
 
