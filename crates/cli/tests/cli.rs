@@ -17,6 +17,8 @@ mod exit_codes;
 mod https;
 #[path = "cli/limits.rs"]
 mod limits;
+#[path = "cli/record.rs"]
+mod record;
 #[path = "cli/refused.rs"]
 mod refused;
 #[path = "cli/run_end.rs"]

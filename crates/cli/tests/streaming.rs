@@ -17,10 +17,16 @@ const MAX_EXTRA_RSS_KIB: u64 = 16 * 1024;
 /// high-water mark (sampling `/proc/PID/status` could miss the peak of a short run).
 // The child is reaped by `wait4` below (which `Child::wait` cannot do: it has no rusage).
 #[allow(clippy::zombie_processes)]
-fn download_peak(server: &TestServer, guest_wasm: &Path, bytes: u64) -> (String, u64) {
+fn download_peak(
+    server: &TestServer,
+    guest_wasm: &Path,
+    bytes: u64,
+    extra: &[&str],
+) -> (String, u64) {
     use std::io::Read;
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
         .args(["run", "--allow", &server.base()])
+        .args(extra)
         .arg(guest_wasm)
         .args(["download", &server.url(&format!("/chunked/{bytes}"))])
         .stdout(Stdio::piped())
@@ -70,12 +76,34 @@ fn a_200_mib_response_streams_to_a_core_module_with_bounded_host_memory() {
     bounded(&rust_guest("rust-guest-client", "wasm32-wasip1"));
 }
 
+/// Recording keeps `--record-max-body` (1 MiB by default) of the body, not the body.
+#[test]
+fn a_200_mib_response_streams_with_bounded_host_memory_while_recorded() {
+    let dir = std::env::temp_dir().join(format!("wasmgate-rss-har-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let har = dir.join("big.har");
+    bounded_with(
+        &guest(Guest::HttpClient),
+        &["--record", har.to_str().unwrap()],
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&har).unwrap()).unwrap();
+    let entries = wasmgate_test_support::check_har(&doc);
+    let content = &entries[0]["response"]["content"];
+    assert_eq!(content["size"], 200 * 1024 * 1024);
+    assert_eq!(content["text"].as_str().unwrap().len(), 1024 * 1024);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn bounded(guest_wasm: &Path) {
+    bounded_with(guest_wasm, &[]);
+}
+
+fn bounded_with(guest_wasm: &Path, extra: &[&str]) {
     let server = TestServer::http();
-    let (small_out, small_peak) = download_peak(&server, guest_wasm, 1000);
+    let (small_out, small_peak) = download_peak(&server, guest_wasm, 1000, extra);
     assert!(small_out.contains("body-bytes: 1000"), "{small_out}");
     let size: u64 = 200 * 1024 * 1024;
-    let (big_out, big_peak) = download_peak(&server, guest_wasm, size);
+    let (big_out, big_peak) = download_peak(&server, guest_wasm, size, extra);
     assert!(
         big_out.contains(&format!("body-bytes: {size}")),
         "{big_out}"

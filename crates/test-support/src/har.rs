@@ -11,7 +11,13 @@ pub fn check_har(doc: &Value) -> Vec<Value> {
     let root = obj(doc, "$");
     only(root, "$", &["log"]);
     let log = obj(&root["log"], "log");
-    only(log, "log", &["version", "creator", "browser", "pages", "entries", "comment"]);
+    only(
+        log,
+        "log",
+        &[
+            "version", "creator", "browser", "pages", "entries", "comment",
+        ],
+    );
     assert_eq!(log["version"], "1.2", "log.version");
     let creator = obj(&log["creator"], "log.creator");
     only(creator, "log.creator", &["name", "version", "comment"]);
@@ -65,7 +71,9 @@ fn entry(e: &Value, at: &str) {
     only(
         t,
         &tat,
-        &["blocked", "dns", "connect", "send", "wait", "receive", "ssl", "comment"],
+        &[
+            "blocked", "dns", "connect", "send", "wait", "receive", "ssl", "comment",
+        ],
     );
     for k in ["send", "wait", "receive"] {
         assert!(number(t, &tat, k) >= 0.0, "{tat}.{k} must be >= 0");
@@ -148,7 +156,14 @@ fn response(r: &Value, at: &str) {
     only(
         c,
         &cat,
-        &["size", "compression", "mimeType", "text", "encoding", "comment"],
+        &[
+            "size",
+            "compression",
+            "mimeType",
+            "text",
+            "encoding",
+            "comment",
+        ],
     );
     number(c, &cat, "size");
     string(c, &cat, "mimeType");

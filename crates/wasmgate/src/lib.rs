@@ -48,9 +48,7 @@ pub use outbound::{
     GuestTimeouts, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, Resolve,
     ResolveFuture, StaticResolver, SystemResolver,
 };
-pub use record::{
-    DEFAULT_RECORD_MAX_BODY, RecordOptions, Recorder, Replay, ReplayMissing,
-};
+pub use record::{DEFAULT_RECORD_MAX_BODY, RecordOptions, Recorder, Replay, ReplayMissing};
 pub use run::{RunOutcome, Runner, RunnerBuilder, SLOW_COMPILE_AFTER, SlowCompileNotice};
 pub use serve::{ServeConfig, ServeLimits, ServeSummary, Server, ServerTlsFiles};
 pub use tls::TlsConfig;

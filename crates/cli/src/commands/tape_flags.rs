@@ -59,7 +59,11 @@ impl TapeFlags {
         record: &mut RecordSection,
         replay: &mut ReplaySection,
     ) -> Result<TapePlan, String> {
-        let max_body = match self.record_max_body.as_deref().or(record.max_body.as_deref()) {
+        let max_body = match self
+            .record_max_body
+            .as_deref()
+            .or(record.max_body.as_deref())
+        {
             Some(s) => parse_size(s).map_err(|e| format!("--record-max-body: {e}"))?,
             None => wasmgate::DEFAULT_RECORD_MAX_BODY,
         };

@@ -131,7 +131,9 @@ impl Source {
     fn size_hint(&self) -> SizeHint {
         match self {
             Source::Net(inner) => inner.size_hint(),
-            Source::Replay(body) => SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64)),
+            Source::Replay(body) => {
+                SizeHint::with_exact(body.as_ref().map_or(0, |b| b.len() as u64))
+            }
         }
     }
 }

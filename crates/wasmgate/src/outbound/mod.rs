@@ -18,8 +18,8 @@ pub use error::{LimitHit, OutboundError, OutboundErrorKind, TlsFailure};
 pub use resolve::{Resolve, ResolveFuture, StaticResolver, SystemResolver};
 
 use crate::events::{Decision, EventHub, Origin, RequestEvent};
-use crate::tls::TlsConfig;
 use crate::record::{Draft, Tape};
+use crate::tls::TlsConfig;
 use body::{EventRecord, RequestLabel, Source};
 use connect::{ConnectError, HyperBody, Peer};
 use exchange::Exchange;
@@ -89,7 +89,14 @@ impl OutboundClient {
         tls: TlsConfig,
         events: EventHub,
     ) -> Self {
-        Self::with_pool(policy, resolver, tls, Arc::default(), events, Tape::default())
+        Self::with_pool(
+            policy,
+            resolver,
+            tls,
+            Arc::default(),
+            events,
+            Tape::default(),
+        )
     }
 
     /// A client for one run that records to and replays from `tape`.

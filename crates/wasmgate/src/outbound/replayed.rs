@@ -1,10 +1,10 @@
 //! Answering a request from a replay file instead of the network.
 
+use super::OutboundClient;
 use super::body::{EventRecord, RequestLabel, Source};
 use super::connect::HyperBody;
 use super::error::{OutboundError, OutboundErrorKind};
 use super::upload::Upload;
-use super::OutboundClient;
 use crate::record::{Outcome, Replay, ReplayMissing};
 use http_body_util::BodyExt;
 
@@ -72,9 +72,8 @@ impl OutboundClient {
                 headers,
                 body,
             } => {
-                let mut response = http::Response::new(Source::Replay(
-                    (!body.is_empty()).then(|| body.clone()),
-                ));
+                let mut response =
+                    http::Response::new(Source::Replay((!body.is_empty()).then(|| body.clone())));
                 *response.status_mut() =
                     http::StatusCode::from_u16(*status).unwrap_or(http::StatusCode::OK);
                 *response.headers_mut() = headers.clone();

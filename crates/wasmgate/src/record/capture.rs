@@ -2,10 +2,10 @@
 //! both bodies as they stream, the response head; then, when the request is over, one
 //! HAR entry built from all that and the request's event.
 
+use super::Recorder;
 use super::har::{
     Cache, Content, Entry, NameValue, PostData, Request, Response, Timings, WasmgateFields,
 };
-use super::Recorder;
 use crate::events::{Decision, Origin, RequestEvent};
 use crate::outbound::{BodyError, OutboundBody};
 use base64::Engine as _;
@@ -150,7 +150,12 @@ impl Draft {
     }
 
     /// Notes the response head when it arrives.
-    pub(crate) fn response_head(&mut self, status: u16, version: http::Version, h: &http::HeaderMap) {
+    pub(crate) fn response_head(
+        &mut self,
+        status: u16,
+        version: http::Version,
+        h: &http::HeaderMap,
+    ) {
         self.head_at = Some(Instant::now());
         self.response = Some(ResponseHead {
             status,

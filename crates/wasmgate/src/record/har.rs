@@ -53,17 +53,17 @@ pub struct Entry {
     /// Where the time went.
     pub timings: Timings,
     /// The address the request went to, if it got that far.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "serverIPAddress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_ip_address: Option<String>,
     /// Which connection carried it (a number unique within the run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<String>,
     /// wasmgate's own fields.
-    #[serde(
-        rename = "_wasmgate",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "_wasmgate", default, skip_serializing_if = "Option::is_none")]
     pub wasmgate: Option<WasmgateFields>,
 }
 

@@ -37,8 +37,12 @@ pub const REDACTED: &str = "[redacted by wasmgate]";
 
 /// Headers whose values are credentials in almost every API: redacted unless
 /// [`RecordOptions::keep_secrets`] is set.
-pub const DEFAULT_REDACTED_HEADERS: [&str; 4] =
-    ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+pub const DEFAULT_REDACTED_HEADERS: [&str; 4] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
 
 /// How to record.
 #[derive(Debug, Clone)]

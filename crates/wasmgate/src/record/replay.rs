@@ -180,7 +180,14 @@ impl Replay {
             r.body != first.body || r.body_truncated != first.body_truncated
         });
         // One byte more than the longest recorded body tells a longer guest body apart.
-        differ.then(|| queue.iter().map(|&i| self.recorded[i].body.len()).max().unwrap_or(0) + 1)
+        differ.then(|| {
+            queue
+                .iter()
+                .map(|&i| self.recorded[i].body.len())
+                .max()
+                .unwrap_or(0)
+                + 1
+        })
     }
 
     /// Takes the entry for this request, or says why there is none (naming the nearest
@@ -233,7 +240,12 @@ impl Replay {
             .recorded
             .iter()
             .max_by_key(|r| (common_prefix(&r.url, url), r.method == method))
-            .map(|r| format!("; nearest recorded: {} {} (entry {})", r.method, r.url, r.index))
+            .map(|r| {
+                format!(
+                    "; nearest recorded: {} {} (entry {})",
+                    r.method, r.url, r.index
+                )
+            })
             .unwrap_or_else(|| "; it has no replayable entries".into());
         format!(
             "no entry in {file} has this method and URL{nearest}; record the run again with \
@@ -304,7 +316,9 @@ fn outcome(entry: &Entry) -> Result<Option<Outcome>, String> {
     }
     let c = &r.content;
     let body = match &c.text {
-        Some(text) => decode(text, c.encoding.as_deref()).map_err(|e| format!("response body: {e}"))?,
+        Some(text) => {
+            decode(text, c.encoding.as_deref()).map_err(|e| format!("response body: {e}"))?
+        }
         None => Vec::new(),
     };
     // A body kept only in part no longer has the recorded length.

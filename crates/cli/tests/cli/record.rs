@@ -1,0 +1,207 @@
+//! `--record` / `--replay` and their options and config keys: a run recorded against a
+//! live server replays with the server gone, and every file is HAR 1.2.
+
+use crate::support::*;
+use serde_json::Value;
+use wasmgate_test_support::check_har;
+
+/// The file's entries, after checking it is a HAR 1.2 document.
+fn entries(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read(path).expect("the HAR file exists");
+    let doc: Value = serde_json::from_slice(&text).expect("the HAR file is JSON");
+    check_har(&doc)
+}
+
+#[test]
+fn a_recorded_run_replays_without_the_server_and_redacts_secrets() {
+    let server = TestServer::http();
+    let dir = TempDir::new();
+    let har = dir.path().join("api.har");
+    let har = har.to_str().unwrap();
+    let url = server.url("/headers");
+    let base = server.base();
+    let client = http_client();
+    let guest_args = [
+        client.as_str(),
+        "get",
+        &url,
+        "-H",
+        "authorization:Bearer TOKEN-1",
+        "-H",
+        "x-api-key:TOKEN-2",
+    ];
+    let mut args = vec![
+        "run",
+        "--allow",
+        &base,
+        "--record",
+        har,
+        "--redact-header",
+        "X-API-Key",
+    ];
+    args.extend(guest_args);
+    let recorded = wasmgate(&args);
+    recorded.expect_code(0).stdout_has("status: 200");
+    // The server saw the secrets; the file does not.
+    recorded.stdout_has("authorization: Bearer TOKEN-1");
+    let text = std::fs::read_to_string(har).unwrap();
+    assert!(
+        !text.contains("TOKEN-1") && !text.contains("TOKEN-2"),
+        "{text}"
+    );
+    let e = entries(std::path::Path::new(har));
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["_wasmgate"]["origin"], "wasi-http");
+    drop(server);
+
+    let mut args = vec!["run", "--allow", &base, "--replay", har];
+    args.extend(guest_args);
+    let replayed = wasmgate(&args);
+    replayed.expect_code(0);
+    assert_eq!(replayed.stdout, recorded.stdout);
+
+    // --record-secrets keeps the default-redacted headers, not the --redact-header ones.
+    let server = TestServer::http();
+    let base = server.base();
+    let url = server.url("/headers");
+    let mut args = vec![
+        "run",
+        "--allow",
+        &base,
+        "--record",
+        har,
+        "--record-secrets",
+        "--redact-header",
+        "x-api-key",
+    ];
+    let mut guest_args = guest_args;
+    guest_args[2] = &url;
+    args.extend(guest_args);
+    wasmgate(&args).expect_code(0);
+    let text = std::fs::read_to_string(har).unwrap();
+    assert!(
+        text.contains("TOKEN-1") && !text.contains("TOKEN-2"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_run_stopped_by_its_timeout_leaves_a_valid_file() {
+    let server = TestServer::http();
+    let dir = TempDir::new();
+    let har = dir.path().join("t.har");
+    let run = wasmgate([
+        "run",
+        "--allow",
+        &server.base(),
+        "--record",
+        har.to_str().unwrap(),
+        "--timeout",
+        "1s",
+        &http_client(),
+        "get",
+        &server.url("/slow/30000"),
+    ]);
+    run.expect_code(124);
+    let e = entries(&har);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0]["_wasmgate"]["errorKind"], "cancelled");
+    assert_eq!(e[0]["response"]["status"], 0);
+}
+
+#[test]
+fn config_keys_record_and_replay_and_an_unmatched_request_is_named() {
+    let server = TestServer::http();
+    let dir = TempDir::new();
+    let base = server.base();
+    let record = dir.write(
+        "record.toml",
+        format!("allow = [\"{base}\"]\n[record]\nfile = \"c.har\"\nmax_body = \"10\"\n"),
+    );
+    let hello = server.url("/hello");
+    wasmgate([
+        "run",
+        "--config",
+        record.to_str().unwrap(),
+        &http_client(),
+        "get",
+        &hello,
+    ])
+    .expect_code(0);
+    let e = entries(&dir.path().join("c.har"));
+    assert_eq!(e[0]["response"]["content"]["text"], "hello from ");
+    assert_eq!(e[0]["response"]["content"]["_truncated"], true);
+    drop(server);
+
+    let replay = dir.write(
+        "replay.toml",
+        format!("allow = [\"{base}\"]\n[replay]\nfile = \"c.har\"\nmissing = \"fail\"\n"),
+    );
+    let other = format!("{base}/hellx");
+    let run = wasmgate([
+        "run",
+        "--config",
+        replay.to_str().unwrap(),
+        &http_client(),
+        "get",
+        &other,
+    ]);
+    run.expect_code(1).stderr_has(&format!(
+        "wasmgate: GET {other} not replayed: no entry in {} has this method and URL; \
+         nearest recorded: GET {hello} (entry 0)",
+        dir.path().join("c.har").display()
+    ));
+    // The truncated body replays as it was kept.
+    let run = wasmgate([
+        "run",
+        "--config",
+        replay.to_str().unwrap(),
+        &http_client(),
+        "get",
+        &hello,
+    ]);
+    run.expect_code(0).stdout_has("---\nhello from \n");
+
+    let bad = dir.write("bad.toml", "[replay]\nmissing = \"maybe\"\n");
+    wasmgate([
+        "run",
+        "--config",
+        bad.to_str().unwrap(),
+        &http_client(),
+        "get",
+        &hello,
+    ])
+    .expect_code(125)
+    .stderr_has("[replay] missing = \"maybe\": expected \"fail\" or \"network\"");
+}
+
+#[test]
+fn bad_record_and_replay_flags_are_refused_before_the_guest_runs() {
+    let dir = TempDir::new();
+    let not_har = dir.write("x.har", "hello");
+    wasmgate([
+        "run",
+        "--replay",
+        not_har.to_str().unwrap(),
+        &wasip1_hello(),
+    ])
+    .expect_code(125)
+    .stderr_has("not a HAR file");
+    wasmgate(["run", "--replay-missing", "network", &wasip1_hello()])
+        .expect_code(125)
+        .stderr_has("--replay-missing needs --replay FILE.har");
+    let har = dir.path().join("r.har");
+    wasmgate([
+        "run",
+        "--record",
+        har.to_str().unwrap(),
+        "--redact-header",
+        "a b",
+        &wasip1_hello(),
+    ])
+    .expect_code(125)
+    .stderr_has("--redact-header \"a b\": not a header name");
+    wasmgate(["run", "--record", "/nonexistent/dir/r.har", &wasip1_hello()])
+        .expect_code(125)
+        .stderr_has("--record /nonexistent/dir/r.har: cannot write it");
+}
