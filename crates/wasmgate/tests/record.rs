@@ -256,7 +256,11 @@ async fn denied_and_failed_requests_are_recorded_and_failures_replay() {
     assert!(e[1].get("serverIPAddress").is_none());
 
     // The recorded failure fails the same way on replay; the denial is the policy's.
-    let (rep, events) = runner(&[allowed.clone()], None, Some(Replay::load(&har).unwrap()));
+    let (rep, events) = runner(
+        std::slice::from_ref(&allowed),
+        None,
+        Some(Replay::load(&har).unwrap()),
+    );
     let again = run(&rep, &events, &wasm, &["get", &format!("{allowed}/x")]).await;
     again.failed();
     assert_eq!(again.error_line(), refused.error_line());

@@ -311,7 +311,7 @@ impl OutboundClient {
         let mut first_body = None;
         let replayed = match &inner.tape.replay {
             Some(replay) => {
-                self.from_replay(replay, &url, &mut upload, &label, record, &mut first_body)
+                self.answer_from_replay(replay, &url, &mut upload, &label, record, &mut first_body)
                     .await?
             }
             None => None,

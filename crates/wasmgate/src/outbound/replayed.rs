@@ -16,7 +16,7 @@ impl OutboundClient {
     /// When entries differ only by body, the guest's body is read (at most one byte more
     /// than the longest of them) to choose; a request that then still goes to the network
     /// gets its body back whole in `first_body`.
-    pub(super) async fn from_replay(
+    pub(super) async fn answer_from_replay(
         &self,
         replay: &Replay,
         url: &str,
