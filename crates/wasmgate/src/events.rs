@@ -210,6 +210,11 @@ impl EventHub {
         }
     }
 
+    /// Under `serve`: the incoming request this hub's events are stamped with.
+    pub(crate) fn incoming_label(&self) -> Option<&str> {
+        self.incoming.as_ref().map(|tag| tag.label.as_str())
+    }
+
     /// The same subscribers with a run end of its own, for one run.
     pub(crate) fn for_run(&self) -> EventHub {
         EventHub {

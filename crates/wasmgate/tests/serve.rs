@@ -17,3 +17,5 @@ mod limits;
 mod outbound;
 #[path = "serve/protocols.rs"]
 mod protocols;
+#[path = "serve/record.rs"]
+mod record;

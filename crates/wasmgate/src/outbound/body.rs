@@ -67,6 +67,10 @@ impl EventRecord {
         self.event.error = error;
         self.hub.emit(&self.event);
         if let Some(draft) = self.har.take() {
+            // As the subscribers saw it (under `serve`, stamped with its incoming request).
+            if self.event.incoming.is_none() {
+                self.event.incoming = self.hub.incoming_label().map(str::to_string);
+            }
             draft.finish(&self.event, self.start);
         }
     }

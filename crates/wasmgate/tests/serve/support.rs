@@ -115,17 +115,29 @@ pub struct Running {
 impl Running {
     /// Serves `guest` under `policy` with `config` (its address is replaced by
     /// 127.0.0.1:0; access records are collected).
-    pub fn start(guest: PathBuf, policy: Policy, mut config: ServeConfig) -> Self {
+    pub fn start(guest: PathBuf, policy: Policy, config: ServeConfig) -> Self {
+        Self::start_with(guest, policy, config, |b| b)
+    }
+
+    /// As [`Running::start`], with more configuration of the runner (recording, replay).
+    pub fn start_with(
+        guest: PathBuf,
+        policy: Policy,
+        mut config: ServeConfig,
+        configure: impl FnOnce(wasmgate::RunnerBuilder) -> wasmgate::RunnerBuilder,
+    ) -> Self {
         let events = Arc::new(Events::default());
         let access = Arc::new(Access::default());
         config.addr = "127.0.0.1:0".parse().unwrap();
         config.access_sinks.push(access.clone());
-        let runner = Runner::builder()
-            .policy(policy)
-            .event_sink(events.clone())
-            .cache_dir(wasmgate_test_support::test_cache_dir())
-            .build()
-            .unwrap();
+        let runner = configure(
+            Runner::builder()
+                .policy(policy)
+                .event_sink(events.clone())
+                .cache_dir(wasmgate_test_support::test_cache_dir()),
+        )
+        .build()
+        .unwrap();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
