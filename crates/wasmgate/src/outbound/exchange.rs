@@ -24,14 +24,14 @@
 //! on the new connection, one first-byte deadline for both attempts together, one
 //! concurrency slot, one count against the request limit, one event.
 
-use super::body::{EventRecord, PoolReturn, RequestLabel};
+use super::body::{EventRecord, PoolReturn, RequestLabel, Source};
 use super::connect::HyperBody;
 use super::error::{LimitHit, OutboundError, OutboundErrorKind};
-use super::pool::{Conn, PoolKey};
+use super::pool::{self, Conn, PoolKey};
 use super::upload::Upload;
-use super::{OutboundClient, Stage, hyper_error};
+use super::{GuestTimeouts, OutboundClient, Stage, hyper_error};
 use std::time::Duration;
-use wasmgate_policy::{AllowRule, Limit, RequestTarget};
+use wasmgate_policy::{AllowRule, Limit, RequestTarget, Scheme};
 
 /// What one request needs for its exchange.
 pub(super) struct Exchange<'a> {
@@ -55,9 +55,63 @@ pub(super) struct Exchange<'a> {
     pub(super) first_byte: Duration,
 }
 
+/// The request's head and body as they leave for the network.
+pub(super) struct Outgoing {
+    pub(super) method: http::Method,
+    pub(super) headers: http::HeaderMap,
+    /// The guest's parsed path and query, when its text is exactly the validated one.
+    pub(super) path: Option<http::uri::PathAndQuery>,
+    /// `host[:port]` of the validated target.
+    pub(super) authority: String,
+    pub(super) upload: Upload,
+    /// The body for the first attempt when replay already read part of it.
+    pub(super) first_body: Option<HyperBody>,
+}
+
 type Exchanged = (http::Response<hyper::body::Incoming>, Option<PoolReturn>);
 
 impl OutboundClient {
+    /// Sends the request on a connection (pooled or new).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn network(
+        &self,
+        out: Outgoing,
+        target: &RequestTarget,
+        rule: &AllowRule,
+        label: &RequestLabel,
+        connect_timeout: Duration,
+        timeouts: GuestTimeouts,
+        record: &mut EventRecord,
+        stage: &mut Stage,
+    ) -> Result<(http::Response<Source>, Option<PoolReturn>), OutboundError> {
+        let limits = self.inner.policy.limits();
+        let key = PoolKey {
+            scheme: match target.scheme {
+                Scheme::Http => "http",
+                Scheme::Https => "https",
+            },
+            authority: out.authority,
+            rule: pool::RuleId::of(rule),
+        };
+        let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
+        let exchange = Exchange {
+            method: out.method,
+            headers: out.headers,
+            upload: out.upload,
+            first_body: out.first_body,
+            target,
+            rule,
+            key: &key,
+            authority: &key.authority,
+            path: out.path,
+            label,
+            connect_timeout,
+            first_byte,
+        };
+        let (response, pool_return) = self.exchange(exchange, record, stage).await?;
+        Ok((response.map(Source::Net), pool_return))
+    }
+
     /// Sends on a pooled connection if there is one, else on a new one; resends once
     /// under the rule in this module's documentation.
     pub(super) async fn exchange(

@@ -22,7 +22,7 @@ use crate::record::{Draft, Tape};
 use crate::tls::TlsConfig;
 use body::{EventRecord, RequestLabel, Source};
 use connect::{ConnectError, HyperBody, Peer};
-use exchange::Exchange;
+use exchange::Outgoing;
 use pool::{Conn, Pool, PoolKey};
 use resolve::DnsPins;
 use std::net::{IpAddr, SocketAddr};
@@ -376,47 +376,6 @@ impl OutboundClient {
         })
     }
 
-    /// Sends the request on a connection (pooled or new).
-    #[allow(clippy::too_many_arguments)]
-    async fn network(
-        &self,
-        out: Outgoing,
-        target: &RequestTarget,
-        rule: &AllowRule,
-        label: &RequestLabel,
-        connect_timeout: Duration,
-        timeouts: GuestTimeouts,
-        record: &mut EventRecord,
-        stage: &mut Stage,
-    ) -> Result<(http::Response<Source>, Option<body::PoolReturn>), OutboundError> {
-        let limits = self.inner.policy.limits();
-        let key = PoolKey {
-            scheme: match target.scheme {
-                Scheme::Http => "http",
-                Scheme::Https => "https",
-            },
-            authority: out.authority,
-            rule: pool::RuleId::of(rule),
-        };
-        let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
-        let exchange = Exchange {
-            method: out.method,
-            headers: out.headers,
-            upload: out.upload,
-            first_body: out.first_body,
-            target,
-            rule,
-            key: &key,
-            authority: &key.authority,
-            path: out.path,
-            label,
-            connect_timeout,
-            first_byte,
-        };
-        let (response, pool_return) = self.exchange(exchange, record, stage).await?;
-        Ok((response.map(Source::Net), pool_return))
-    }
-
     /// Opens a new connection to one of `addrs` (already checked by the policy); HTTP/2 connections are
     /// offered to the pool at once, since they serve many requests in parallel.
     async fn connect_fresh(
@@ -496,19 +455,6 @@ impl OutboundClient {
             _ => Ok(allowed),
         }
     }
-}
-
-/// The request's head and body as they leave for the network.
-struct Outgoing {
-    method: http::Method,
-    headers: http::HeaderMap,
-    /// The guest's parsed path and query, when its text is exactly the validated one.
-    path: Option<http::uri::PathAndQuery>,
-    /// `host[:port]` of the validated target.
-    authority: String,
-    upload: Upload,
-    /// The body for the first attempt when replay already read part of it.
-    first_body: Option<connect::HyperBody>,
 }
 
 enum Stage {
