@@ -309,6 +309,9 @@ pub enum ErrorKind {
     InvalidRequest,
     /// The connection broke or the server spoke bad HTTP.
     Protocol,
+    /// Under `wasmgate run --replay`: the replay file has no entry (left) for this
+    /// request (core modules only; a component sees `internal-error` with the message).
+    NotRecorded,
     /// Anything else (including errors of a body reader).
     Other,
 }

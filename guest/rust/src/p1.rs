@@ -53,6 +53,7 @@ const ERR_RESPONSE_TIMEOUT: i32 = -29;
 const ERR_READ_TIMEOUT: i32 = -30;
 const ERR_LIMIT_REACHED: i32 = -31;
 const ERR_PROTOCOL: i32 = -32;
+const ERR_NOT_RECORDED: i32 = -35;
 
 const OPT_CONNECT_TIMEOUT_MS: i32 = 1;
 const OPT_FIRST_BYTE_TIMEOUT_MS: i32 = 2;
@@ -76,6 +77,7 @@ fn kind_of(code: i32) -> ErrorKind {
             ErrorKind::InvalidRequest
         }
         ERR_PROTOCOL => ErrorKind::Protocol,
+        ERR_NOT_RECORDED => ErrorKind::NotRecorded,
         _ => ErrorKind::Other,
     }
 }
