@@ -204,3 +204,65 @@ fn bad_record_and_replay_flags_are_refused_before_the_guest_runs() {
         .expect_code(125)
         .stderr_has("--record /nonexistent/dir/r.har: cannot write it");
 }
+
+/// Ctrl-C kills a run (the default SIGINT action: `run` installs no handler) at any
+/// moment; the file must still be a complete HAR document holding every request that
+/// finished before it.
+#[test]
+fn a_run_killed_by_ctrl_c_leaves_a_valid_file() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let server = TestServer::http();
+    let dir = TempDir::new();
+    let har = dir.path().join("int.har");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        .args([
+            "run",
+            "--allow",
+            &server.base(),
+            "--record",
+            har.to_str().unwrap(),
+            &http_client(),
+            "seq",
+            &server.url("/slow/200"),
+            "1000",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .env(
+            "XDG_CACHE_HOME",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-cache"),
+        )
+        .spawn()
+        .expect("spawn wasmgate");
+    // Wait (bounded) until two requests are on file: the run is in its loop, a third
+    // request is most likely in flight.
+    let start = Instant::now();
+    loop {
+        let recorded = std::fs::read(&har)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<Value>(&t).ok())
+            .and_then(|d| d["log"]["entries"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if recorded >= 2 {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
+            let _ = child.kill();
+            panic!("the run did not record two requests (recorded {recorded})");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0, "kill(SIGINT)");
+    let status = child.wait().expect("wait for wasmgate");
+    assert!(!status.success(), "the run ended by Ctrl-C: {status:?}");
+    let e = entries(&har);
+    assert!(e.len() >= 2, "{e:?}");
+    for entry in &e {
+        assert_eq!(entry["response"]["status"], 200, "{entry}");
+        assert_eq!(entry["response"]["content"]["text"], "slow", "{entry}");
+    }
+}
