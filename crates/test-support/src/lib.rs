@@ -3,6 +3,7 @@
 
 pub mod c;
 pub mod go;
+pub mod pki;
 mod guests;
 pub mod rust_guest;
 mod server;

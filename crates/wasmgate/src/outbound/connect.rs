@@ -70,7 +70,7 @@ pub(crate) async fn connect(
     let conn = match tls {
         None => handshake_h1(Counted::wrap(stream, &received)).await?,
         Some((tls, host)) => {
-            let tls_stream = tls.connect(host, stream).await?;
+            let tls_stream = tls.connect(host, addr.port(), stream).await?;
             let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
             let io = Counted::wrap(tls_stream, &received);
             if h2 {

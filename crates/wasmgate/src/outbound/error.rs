@@ -57,6 +57,9 @@ pub enum TlsFailure {
     Certificate,
     /// Anything else in the handshake.
     Protocol,
+    /// The server sent a TLS alert (its number): it refused the handshake, e.g. for want
+    /// of a client certificate (`certificate_required`, 116).
+    Alert(u8),
 }
 
 /// Which limit fired, with the configured value, so the message can name it and its flag.
@@ -245,6 +248,9 @@ impl fmt::Display for OutboundError {
             }
             Detail::Tls(TlsFailure::Protocol, msg) => {
                 write!(f, "{m} {u} failed: TLS handshake failed: {msg}")
+            }
+            Detail::Tls(TlsFailure::Alert(_), msg) => {
+                write!(f, "{m} {u} failed: TLS refused by the server: {msg}")
             }
             Detail::Cancelled(Cancellation::GuestExited) => {
                 write!(f, "{m} {u} cancelled: still open when the guest exited")

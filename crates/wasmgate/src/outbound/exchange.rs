@@ -152,7 +152,9 @@ impl OutboundClient {
                 body = Some(again);
                 continue;
             }
-            return Err(hyper_error(method, url, fail));
+            let tls = (ex.target.scheme == wasmgate_policy::Scheme::Https)
+                .then_some((&self.inner.tls, &ex.target.host, ex.target.port));
+            return Err(hyper_error(method, url, fail, tls));
         }
     }
 }

@@ -479,9 +479,20 @@ fn connect_error(method: &str, url: &str, e: ConnectError) -> OutboundError {
 
 /// A body error of ours (a limit) travels through hyper as the error's source. Any other
 /// error is described with its causes: hyper's own text is just "connection error" for a
-/// reset connection.
-fn hyper_error(method: &str, url: &str, e: hyper::Error) -> OutboundError {
+/// reset connection. A TLS error among the causes (a TLS 1.3 server refusing a client
+/// certificate after the handshake) is described by the destination's TLS settings.
+fn hyper_error(
+    method: &str,
+    url: &str,
+    e: hyper::Error,
+    tls: Option<(&TlsConfig, &Host, u16)>,
+) -> OutboundError {
     use std::error::Error as _;
+    if let Some((tls, host, port)) = tls
+        && let Some((failure, msg)) = tls.describe_later(host, port, &e)
+    {
+        return OutboundError::tls(method, url, failure, msg);
+    }
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(err) = source {
