@@ -32,6 +32,8 @@ pub(crate) enum ConnectError {
 pub(crate) struct Peer {
     pub(crate) addr: SocketAddr,
     received: Arc<AtomicU64>,
+    /// The TLS server asked for a client certificate (see `tls/asked.rs`).
+    pub(crate) client_cert_asked: bool,
 }
 
 impl Peer {
@@ -67,10 +69,12 @@ pub(crate) async fn connect(
     let _ = stream.set_nodelay(true);
 
     let received = Arc::new(AtomicU64::new(0));
+    let mut client_cert_asked = false;
     let conn = match tls {
         None => handshake_h1(Counted::wrap(stream, &received)).await?,
         Some((tls, host)) => {
-            let tls_stream = tls.connect(host, addr.port(), stream).await?;
+            let (tls_stream, asked) = tls.connect(host, addr.port(), stream).await?;
+            client_cert_asked = asked;
             let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
             let io = Counted::wrap(tls_stream, &received);
             if h2 {
@@ -80,7 +84,14 @@ pub(crate) async fn connect(
             }
         }
     };
-    Ok((conn, Peer { addr, received }))
+    Ok((
+        conn,
+        Peer {
+            addr,
+            received,
+            client_cert_asked,
+        },
+    ))
 }
 
 /// A stream that counts the bytes read from it.

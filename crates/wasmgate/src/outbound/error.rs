@@ -57,9 +57,9 @@ pub enum TlsFailure {
     Certificate,
     /// Anything else in the handshake.
     Protocol,
-    /// The server sent a TLS alert (its number): it refused the handshake, e.g. for want
-    /// of a client certificate (`certificate_required`, 116).
-    Alert(u8),
+    /// The server refused the handshake with a TLS alert (its number, when it was
+    /// read), e.g. for want of a client certificate (`certificate_required`, 116).
+    Alert(Option<u8>),
 }
 
 /// Which limit fired, with the configured value, so the message can name it and its flag.

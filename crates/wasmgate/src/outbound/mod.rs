@@ -485,11 +485,11 @@ fn hyper_error(
     method: &str,
     url: &str,
     e: hyper::Error,
-    tls: Option<(&TlsConfig, &Host, u16)>,
+    tls: Option<(&TlsConfig, &Host, u16, bool)>,
 ) -> OutboundError {
     use std::error::Error as _;
-    if let Some((tls, host, port)) = tls
-        && let Some((failure, msg)) = tls.describe_later(host, port, &e)
+    if let Some((tls, host, port, asked_then_closed)) = tls
+        && let Some((failure, msg)) = tls.describe_later(host, port, asked_then_closed, &e)
     {
         return OutboundError::tls(method, url, failure, msg);
     }

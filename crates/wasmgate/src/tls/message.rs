@@ -25,7 +25,7 @@ pub(super) fn describe(e: &rustls::Error, given: &Given, dest: &str) -> (TlsFail
             (TlsFailure::Certificate, certificate(e, cert, given, dest))
         }
         rustls::Error::AlertReceived(alert) => (
-            TlsFailure::Alert(u8::from(*alert)),
+            TlsFailure::Alert(Some(u8::from(*alert))),
             received(*alert, given, dest),
         ),
         rustls::Error::NoCertificatesPresented => (
@@ -108,17 +108,42 @@ fn certificate(e: &rustls::Error, cert: &CertificateError, given: &Given, dest: 
     }
 }
 
+/// The setting that presents a client certificate to `dest`.
+fn add_client_cert(dest: &str) -> String {
+    format!(
+        "add a [[tls]] entry with hosts = [\"{dest}\"], client_cert = \"CERT.pem\" and client_key = \"KEY.pem\" to the config file, or pass --client-cert CERT.pem --client-key KEY.pem --client-cert-host {dest}"
+    )
+}
+
+/// What to check about a client certificate the server did not accept.
+const CHECK_CLIENT_CERT: &str = "check that the server trusts the CA that issued it, that it is not expired, and that it is meant for client authentication";
+
+/// A server that asked for a client certificate, then closed the connection without a
+/// response (`text` says how the exchange failed): by far most likely a refusal of the
+/// certificate sent, or of its absence.
+pub(super) fn closed_after_asking(text: &str, given: &Given, dest: &str) -> (TlsFailure, String) {
+    let msg = match &given.client_cert {
+        None => format!(
+            "the server asked for a client certificate and closed the connection without a response ({text}): it most likely requires a client certificate, and none is configured for {dest}; {}",
+            add_client_cert(dest)
+        ),
+        Some(file) => format!(
+            "the server asked for a client certificate, was sent {}, and closed the connection without a response ({text}): it most likely did not accept the client certificate; {CHECK_CLIENT_CERT}",
+            file.display()
+        ),
+    };
+    (TlsFailure::Alert(None), msg)
+}
+
 /// An alert from the server: where it is about the client certificate, says which
 /// setting presents one, or which one it refused.
 fn received(alert: AlertDescription, given: &Given, dest: &str) -> String {
     use AlertDescription as A;
     let name = alert_name(alert);
-    let add = format!(
-        "add a [[tls]] entry with hosts = [\"{dest}\"], client_cert = \"CERT.pem\" and client_key = \"KEY.pem\" to the config file, or pass --client-cert CERT.pem --client-key KEY.pem --client-cert-host {dest}"
-    );
+    let add = add_client_cert(dest);
     match (&given.client_cert, alert) {
         (None, A::CertificateRequired) => format!(
-            "the server requires a client certificate (TLS alert {name}) and none is configured for {dest}; {add}"
+            "the server requires a client certificate (TLS alert {name}), and none is configured for {dest}; {add}"
         ),
         (None, A::HandshakeFailure) => format!(
             "the server ended the handshake (TLS alert {name}); if it requires a client certificate, none is configured for {dest}: {add}"
@@ -136,7 +161,7 @@ fn received(alert: AlertDescription, given: &Given, dest: &str) -> String {
             | A::DecryptError
             | A::HandshakeFailure,
         ) => format!(
-            "the server did not accept the client certificate {} (TLS alert {name}); check that the server trusts the CA that issued it, that it is not expired, and that it is meant for client authentication",
+            "the server did not accept the client certificate {} (TLS alert {name}); {CHECK_CLIENT_CERT}",
             file.display()
         ),
         _ => format!("the server sent TLS alert {name}"),

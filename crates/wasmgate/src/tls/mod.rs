@@ -3,6 +3,7 @@
 //! and per-destination settings (`[[tls]]`: more CAs, a client certificate) chosen by
 //! the destination's host and port. Everything is read and built once, at start.
 
+mod asked;
 mod files;
 mod message;
 mod pinned;
@@ -133,12 +134,14 @@ impl TlsConfig {
             .map_or(&self.inner.default, |(_, p)| p)
     }
 
+    /// The TLS handshake with `host`:`port` on `stream`, under the settings for that
+    /// destination; also says whether the server asked for a client certificate.
     pub(crate) async fn connect(
         &self,
         host: &Host,
         port: u16,
         stream: TcpStream,
-    ) -> Result<TlsStream<TcpStream>, ConnectError> {
+    ) -> Result<(TlsStream<TcpStream>, bool), ConnectError> {
         let name = match host {
             Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
             Host::Name(n) => ServerName::try_from(n.clone()).map_err(|e| {
@@ -146,7 +149,8 @@ impl TlsConfig {
             })?,
         };
         let profile = self.profile(host, port);
-        profile.connector.connect(name, stream).await.map_err(|e| {
+        let (done, asked) = asked::recording(profile.connector.connect(name, stream)).await;
+        let stream = done.map_err(|e| {
             let rustls_error = e
                 .get_ref()
                 .and_then(|inner| inner.downcast_ref::<rustls::Error>());
@@ -157,20 +161,29 @@ impl TlsConfig {
                 }
                 None => ConnectError::Tls(TlsFailure::Protocol, e.to_string()),
             }
-        })
+        })?;
+        Ok((stream, asked))
     }
 
-    /// The failure class and message for a rustls error met after the handshake (a TLS 1.3
-    /// server refuses a client certificate after the client finished), or `None` when
-    /// `e` has no rustls error among its causes.
+    /// The failure class and message for an exchange that failed after the handshake: a
+    /// TLS 1.3 server refuses a client certificate after the client finished, with an
+    /// alert (a rustls error among `e`'s causes) or, when the write failed first, just a
+    /// closed connection — explained when the server `asked_then_closed` (asked for a
+    /// client certificate and sent no response). `None` when neither applies.
     pub(crate) fn describe_later(
         &self,
         host: &Host,
         port: u16,
+        asked_then_closed: bool,
         e: &(dyn std::error::Error + 'static),
     ) -> Option<(TlsFailure, String)> {
         let mut cause = Some(e);
+        let mut text = String::new();
         while let Some(err) = cause {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&err.to_string());
             let found = err.downcast_ref::<rustls::Error>().or_else(|| {
                 err.downcast_ref::<std::io::Error>()
                     .and_then(|io| io.get_ref())
@@ -182,7 +195,10 @@ impl TlsConfig {
             }
             cause = err.source();
         }
-        None
+        asked_then_closed.then(|| {
+            let profile = self.profile(host, port);
+            message::closed_after_asking(&text, &profile.given, &dest(host, port))
+        })
     }
 }
 
@@ -197,7 +213,7 @@ impl Profile {
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| config(format!("TLS set-up failed: {e}")))?;
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| config(format!("TLS set-up failed: {e}")))?;
         let builder = if pinned.is_empty() {
@@ -209,20 +225,24 @@ impl Profile {
                     webpki, pinned,
                 )))
         };
-        let mut config = match client_cert {
-            None => builder.with_no_client_auth(),
+        let key = match client_cert {
+            None => None,
             Some((cert, key)) => {
                 let chain = files::read_certs(cert, "client certificate")?;
                 let key_der = files::read_key(key)?;
-                builder.with_client_auth_cert(chain, key_der).map_err(|e| {
-                    config(format!(
-                        "client key {} does not fit client certificate {}: {e}; expected the private key made with that certificate (client_key next to client_cert)",
-                        key.display(),
-                        cert.display()
-                    ))
-                })?
+                let certified = rustls::sign::CertifiedKey::from_der(chain, key_der, &provider)
+                    .map_err(|e| {
+                        config(format!(
+                            "client key {} does not fit client certificate {}: {e}; expected the private key made with that certificate (client_key next to client_cert)",
+                            key.display(),
+                            cert.display()
+                        ))
+                    })?;
+                Some(certified)
             }
         };
+        let mut config =
+            builder.with_client_cert_resolver(Arc::new(asked::RecordingResolver::new(key)));
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self {
             connector: TlsConnector::from(Arc::new(config)),

@@ -52,12 +52,14 @@ async fn without_a_client_certificate_the_message_names_the_setting() {
         .run(Guest::HttpClient, &["get", &server.url("/hello")])
         .await;
     ran.failed();
-    // wasi:http's code for an alert, with the alert's number (116, certificate_required).
+    // wasi:http's code for an alert (with its number, 116, when the alert was read before
+    // the connection's write failed), carrying the message.
     let line = ran.error_line();
     assert!(line.starts_with("error: TlsAlertReceived("), "{line}");
-    assert!(line.contains("alert_id: Some(116)"), "{line}");
+    assert!(line.contains("requires a client certificate"), "{line}");
     let msg = ran.last_error();
-    assert!(msg.contains("the server requires a client certificate"), "{msg}");
+    assert!(msg.contains("requires a client certificate"), "{msg}");
+    assert!(msg.contains(&format!("none is configured for {}", server.addr())), "{msg}");
     assert!(
         msg.contains(&format!("add a [[tls]] entry with hosts = [\"{}\"], client_cert", server.addr())),
         "{msg}"
@@ -75,7 +77,7 @@ async fn without_a_client_certificate_the_message_names_the_setting() {
     ran.failed();
     let line = ran.error_line();
     assert!(line.starts_with("error: Tls "), "{line}");
-    assert!(line.contains("the server requires a client certificate"), "{line}");
+    assert!(line.contains("requires a client certificate"), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -123,10 +125,8 @@ async fn a_client_certificate_the_server_does_not_trust_is_named() {
     ran.failed();
     assert!(ran.error_line().starts_with("error: TlsAlertReceived("), "{}", ran.error_line());
     let msg = ran.last_error();
-    assert!(
-        msg.contains(&format!("did not accept the client certificate {}", wrong.cert_pem.display())),
-        "{msg}"
-    );
+    assert!(msg.contains("did not accept the client certificate"), "{msg}");
+    assert!(msg.contains(&wrong.cert_pem.display().to_string()), "{msg}");
     assert!(!msg.contains("[[tls]]"), "the setting is there already: {msg}");
     assert_eq!(server.stats().requests.load(Ordering::SeqCst), 0);
 }
