@@ -57,7 +57,11 @@ pub(crate) struct TlsFlags {
     client_key: Option<PathBuf>,
     /// A server the --client-cert is presented to: HOST[:PORT] as in rules, no port
     /// meaning 443 (repeatable; required with --client-cert).
-    #[arg(long = "client-cert-host", value_name = "HOST[:PORT]", requires = "client_cert")]
+    #[arg(
+        long = "client-cert-host",
+        value_name = "HOST[:PORT]",
+        requires = "client_cert"
+    )]
     client_cert_host: Vec<String>,
 }
 
@@ -158,7 +162,10 @@ mod tests {
         assert!(err(section(&["a.example"], false, false, true)).contains("no client_cert"));
         assert!(err(section(&["a.example"], false, false, false)).contains("sets nothing"));
         let bad = err(section(&["https://a.example"], true, false, false));
-        assert!(bad.contains("[[tls]] entry 1: invalid destination \"https://a.example\""), "{bad}");
+        assert!(
+            bad.contains("[[tls]] entry 1: invalid destination \"https://a.example\""),
+            "{bad}"
+        );
     }
 
     #[test]
@@ -176,7 +183,12 @@ mod tests {
             client_cert_host: vec!["a.example:8443".into()],
             ca_system: true,
         };
-        let p = plan(false, vec![section(&["b.example"], true, false, false)], flags).unwrap();
+        let p = plan(
+            false,
+            vec![section(&["b.example"], true, false, false)],
+            flags,
+        )
+        .unwrap();
         assert_eq!(p.entries.len(), 2);
         assert!(p.ca_system);
     }

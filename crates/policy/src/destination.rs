@@ -36,10 +36,12 @@ impl DestinationPattern {
                 "a destination is one HOST[:PORT], without spaces or methods".into(),
             ));
         }
-        let rule = AllowRule::parse(&format!("https://{text}"))
-            .map_err(|e| err(e.detail().to_owned()))?;
+        let rule =
+            AllowRule::parse(&format!("https://{text}")).map_err(|e| err(e.detail().to_owned()))?;
         if rule.path_prefix().is_some() {
-            return Err(err("a destination has no path; write just HOST[:PORT]".into()));
+            return Err(err(
+                "a destination has no path; write just HOST[:PORT]".into()
+            ));
         }
         Ok(Self {
             original: s.to_owned(),

@@ -3,8 +3,8 @@
 
 pub mod c;
 pub mod go;
-pub mod pki;
 mod guests;
+pub mod pki;
 pub mod rust_guest;
 mod server;
 pub mod tinygo;

@@ -68,7 +68,14 @@ impl Authority {
 
     /// A leaf signed by this CA for `names` (DNS names or IP addresses), written to
     /// `dir/<stem>.pem` and `dir/<stem>.key`.
-    pub fn leaf(&self, dir: &Path, stem: &str, names: &[&str], usage: Usage, validity: Validity) -> Leaf {
+    pub fn leaf(
+        &self,
+        dir: &Path,
+        stem: &str,
+        names: &[&str],
+        usage: Usage,
+        validity: Validity,
+    ) -> Leaf {
         let key = KeyPair::generate().expect("leaf key");
         let mut params = leaf_params(names, validity);
         params.extended_key_usages = vec![match usage {
@@ -85,7 +92,8 @@ impl Authority {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.der.clone()).expect("client CA root");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+        let verifier =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
         let verifier = if required {
             verifier.build()
         } else {
@@ -109,12 +117,20 @@ impl Leaf {
         let key = KeyPair::generate().expect("key");
         let mut params = leaf_params(&["localhost", "127.0.0.1"], Validity::Current);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
         let cert = params.self_signed(&key).expect("self-signed cert");
         Leaf::write(dir, stem, cert.pem(), cert.der().clone(), key)
     }
 
-    fn write(dir: &Path, stem: &str, pem: String, der: CertificateDer<'static>, key: KeyPair) -> Leaf {
+    fn write(
+        dir: &Path,
+        stem: &str,
+        pem: String,
+        der: CertificateDer<'static>,
+        key: KeyPair,
+    ) -> Leaf {
         std::fs::create_dir_all(dir).expect("create cert dir");
         let cert_pem = dir.join(format!("{stem}.pem"));
         let key_pem = dir.join(format!("{stem}.key"));

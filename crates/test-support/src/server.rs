@@ -159,7 +159,12 @@ async fn serve(
                 Some(acceptor) => {
                     if let Ok(tls) = acceptor.accept(stream).await {
                         conn_stats.tls_handshakes.fetch_add(1, Ordering::SeqCst);
-                        if tls.get_ref().1.peer_certificates().is_some_and(|c| !c.is_empty()) {
+                        if tls
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .is_some_and(|c| !c.is_empty())
+                        {
                             conn_stats.client_certs.fetch_add(1, Ordering::SeqCst);
                         }
                         let _ = builder.serve_connection(TokioIo::new(tls), service).await;

@@ -21,12 +21,29 @@ impl Pki {
         let dir = TempDir::new();
         let ca = Authority::new(dir.path(), "server-ca", "wasmgate CLI server CA");
         let clients = Authority::new(dir.path(), "client-ca", "wasmgate CLI client CA");
-        let client = clients.leaf(dir.path(), "client", &["client.test"], Usage::Client, Validity::Current);
-        Self { dir, ca, clients, client }
+        let client = clients.leaf(
+            dir.path(),
+            "client",
+            &["client.test"],
+            Usage::Client,
+            Validity::Current,
+        );
+        Self {
+            dir,
+            ca,
+            clients,
+            client,
+        }
     }
 
     fn server(&self, stem: &str, required: bool) -> TestServer {
-        let leaf = self.ca.leaf(self.dir.path(), stem, &["127.0.0.1"], Usage::Server, Validity::Current);
+        let leaf = self.ca.leaf(
+            self.dir.path(),
+            stem,
+            &["127.0.0.1"],
+            Usage::Server,
+            Validity::Current,
+        );
         TestServer::https(self.clients.server_config_asking(&leaf, required))
     }
 }
@@ -36,7 +53,11 @@ fn client_certs(server: &TestServer) -> usize {
 }
 
 fn get(config: &std::path::Path, extra: &[&str], server: &TestServer) -> Run {
-    let mut args = vec!["run".to_string(), "--config".into(), config.display().to_string()];
+    let mut args = vec![
+        "run".to_string(),
+        "--config".into(),
+        config.display().to_string(),
+    ];
     args.extend(extra.iter().map(|s| s.to_string()));
     args.extend([http_client(), "get".into(), server.url("/hello")]);
     wasmgate(args)
@@ -68,9 +89,15 @@ client_key = "client.key"
         .expect_code(0)
         .stdout_has(HELLO_BODY);
     assert_eq!(client_certs(&requiring), 1);
-    get(&config, &[], &asking).expect_code(0).stdout_has(HELLO_BODY);
+    get(&config, &[], &asking)
+        .expect_code(0)
+        .stdout_has(HELLO_BODY);
     assert_eq!(asking.stats().tls_handshakes.load(Ordering::SeqCst), 1);
-    assert_eq!(client_certs(&asking), 0, "not sent outside the entry's hosts");
+    assert_eq!(
+        client_certs(&asking),
+        0,
+        "not sent outside the entry's hosts"
+    );
 }
 
 #[test]
@@ -126,7 +153,13 @@ fn without_a_client_certificate_the_refusal_names_the_setting() {
 #[test]
 fn bad_tls_settings_exit_125_naming_what_is_wrong() {
     let pki = Pki::new();
-    let other = pki.clients.leaf(pki.dir.path(), "other", &["o.test"], Usage::Client, Validity::Current);
+    let other = pki.clients.leaf(
+        pki.dir.path(),
+        "other",
+        &["o.test"],
+        Usage::Client,
+        Validity::Current,
+    );
     let cases = [
         (
             format!(
@@ -139,7 +172,8 @@ fn bad_tls_settings_exit_125_naming_what_is_wrong() {
             ),
         ),
         (
-            "[[tls]]\nhosts = [\"https://127.0.0.1\"]\nca_certs = [\"server-ca.pem\"]\n".to_string(),
+            "[[tls]]\nhosts = [\"https://127.0.0.1\"]\nca_certs = [\"server-ca.pem\"]\n"
+                .to_string(),
             "[[tls]] entry 1: invalid destination \"https://127.0.0.1\"".to_string(),
         ),
         (
@@ -172,7 +206,8 @@ fn bad_tls_settings_exit_125_naming_what_is_wrong() {
         pki.client.key_pem.to_str().unwrap(),
         &wasip1_hello(),
     ]);
-    run.expect_code(125).stderr_has("needs --client-cert-host HOST[:PORT]");
+    run.expect_code(125)
+        .stderr_has("needs --client-cert-host HOST[:PORT]");
 }
 
 #[test]
@@ -185,7 +220,13 @@ fn a_self_signed_server_certificate_is_pinned_with_ca_cert() {
         if ca {
             a.extend(["--ca-cert".into(), leaf.cert_pem.display().to_string()]);
         }
-        a.extend(["--allow".into(), server.base(), http_client(), "get".into(), server.url("/hello")]);
+        a.extend([
+            "--allow".into(),
+            server.base(),
+            http_client(),
+            "get".into(),
+            server.url("/hello"),
+        ]);
         a
     };
     wasmgate(args(false))
@@ -200,7 +241,13 @@ fn a_self_signed_server_certificate_is_pinned_with_ca_cert() {
 fn an_expired_certificate_is_named_with_its_date() {
     let dir = TempDir::new();
     let ca = Authority::new(dir.path(), "ca", "wasmgate CLI expiry CA");
-    let leaf = ca.leaf(dir.path(), "server", &["127.0.0.1"], Usage::Server, Validity::Expired);
+    let leaf = ca.leaf(
+        dir.path(),
+        "server",
+        &["127.0.0.1"],
+        Usage::Server,
+        Validity::Expired,
+    );
     let server = TestServer::https(leaf.server_config());
     let run = wasmgate([
         "run",
@@ -229,7 +276,13 @@ fn ca_system_trusts_the_system_store() {
     let run = |extra: &[&str]| {
         let mut a: Vec<String> = vec!["run".into()];
         a.extend(extra.iter().map(|s| s.to_string()));
-        a.extend(["--allow".into(), server.base(), http_client(), "get".into(), server.url("/hello")]);
+        a.extend([
+            "--allow".into(),
+            server.base(),
+            http_client(),
+            "get".into(),
+            server.url("/hello"),
+        ]);
         wasmgate_with_env(None, &env, a)
     };
     run(&[])

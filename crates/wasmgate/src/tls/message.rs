@@ -234,10 +234,16 @@ mod tests {
 
     #[test]
     fn an_unknown_issuer_suggests_only_what_was_not_given() {
-        let bare = says(rustls::Error::InvalidCertificate(C::UnknownIssuer), &given(false, false, false));
+        let bare = says(
+            rustls::Error::InvalidCertificate(C::UnknownIssuer),
+            &given(false, false, false),
+        );
         assert!(bare.contains("pass it with --ca-cert"), "{bare}");
         assert!(bare.contains("--ca-system"), "{bare}");
-        let both = says(rustls::Error::InvalidCertificate(C::UnknownIssuer), &given(true, true, false));
+        let both = says(
+            rustls::Error::InvalidCertificate(C::UnknownIssuer),
+            &given(true, true, false),
+        );
         assert!(!both.contains("pass it with --ca-cert"), "{both}");
         assert!(!both.contains("add --ca-system"), "{both}");
         assert!(both.contains("corp.pem"), "{both}");
@@ -251,12 +257,18 @@ mod tests {
         );
         assert!(none.contains("requires a client certificate"), "{none}");
         assert!(none.contains("certificate_required"), "{none}");
-        assert!(none.contains("hosts = [\"api.internal:8443\"], client_cert"), "{none}");
+        assert!(
+            none.contains("hosts = [\"api.internal:8443\"], client_cert"),
+            "{none}"
+        );
         let refused = says(
             rustls::Error::AlertReceived(AlertDescription::UnknownCA),
             &given(false, false, true),
         );
-        assert!(refused.contains("did not accept the client certificate client.pem"), "{refused}");
+        assert!(
+            refused.contains("did not accept the client certificate client.pem"),
+            "{refused}"
+        );
         assert!(refused.contains("unknown_ca"), "{refused}");
         assert!(!refused.contains("[[tls]]"), "{refused}");
     }
@@ -265,17 +277,29 @@ mod tests {
     fn a_name_mismatch_lists_the_certificates_names_plainly() {
         let e = rustls::Error::InvalidCertificate(C::NotValidForNameContext {
             expected: ServerName::try_from("127.0.0.1").unwrap(),
-            presented: vec!["DnsName(\"a.example\")".into(), "IpAddress(10.0.0.1)".into()],
+            presented: vec![
+                "DnsName(\"a.example\")".into(),
+                "IpAddress(10.0.0.1)".into(),
+            ],
         });
         let msg = says(e, &given(true, false, false));
-        assert!(msg.contains("issued for a.example, 10.0.0.1, not for 127.0.0.1"), "{msg}");
+        assert!(
+            msg.contains("issued for a.example, 10.0.0.1, not for 127.0.0.1"),
+            "{msg}"
+        );
         assert!(!msg.contains("--ca-cert"), "{msg}");
     }
 
     #[test]
     fn alert_names_are_the_specifications() {
-        assert_eq!(alert_name(AlertDescription::CertificateRequired), "certificate_required");
+        assert_eq!(
+            alert_name(AlertDescription::CertificateRequired),
+            "certificate_required"
+        );
         assert_eq!(alert_name(AlertDescription::UnknownCA), "unknown_ca");
-        assert_eq!(alert_name(AlertDescription::HandshakeFailure), "handshake_failure");
+        assert_eq!(
+            alert_name(AlertDescription::HandshakeFailure),
+            "handshake_failure"
+        );
     }
 }

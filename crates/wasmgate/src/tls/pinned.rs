@@ -26,7 +26,10 @@ pub(super) struct PinningVerifier {
 }
 
 impl PinningVerifier {
-    pub(super) fn new(webpki: Arc<WebPkiServerVerifier>, pinned: Vec<CertificateDer<'static>>) -> Self {
+    pub(super) fn new(
+        webpki: Arc<WebPkiServerVerifier>,
+        pinned: Vec<CertificateDer<'static>>,
+    ) -> Self {
         Self { webpki, pinned }
     }
 
@@ -51,14 +54,11 @@ impl PinningVerifier {
                 }
                 _ => rustls::Error::InvalidCertificate(CertificateError::NotValidForName),
             })?;
-        let (_, parsed) = x509_parser::parse_x509_certificate(cert).map_err(|_| {
-            rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
-        })?;
+        let (_, parsed) = x509_parser::parse_x509_certificate(cert)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
         let validity = parsed.validity();
         let secs = |t: &x509_parser::time::ASN1Time| {
-            UnixTime::since_unix_epoch(std::time::Duration::from_secs(
-                t.timestamp().max(0) as u64,
-            ))
+            UnixTime::since_unix_epoch(std::time::Duration::from_secs(t.timestamp().max(0) as u64))
         };
         let now_secs = now.as_secs() as i64;
         if now_secs > validity.not_after.timestamp() {
@@ -109,7 +109,13 @@ impl ServerCertVerifier for PinningVerifier {
             ocsp_response,
             now,
         ) {
-            Err(e) if pinnable(&e) && self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) => {
+            Err(e)
+                if pinnable(&e)
+                    && self
+                        .pinned
+                        .iter()
+                        .any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
                 Self::check_pinned(end_entity, server_name, now)?;
                 Ok(ServerCertVerified::assertion())
             }

@@ -22,13 +22,30 @@ impl Mtls {
         let dir = std::env::temp_dir().join(format!("wasmgate-{name}-{}", std::process::id()));
         let ca = Authority::new(&dir, "server-ca", "wasmgate mTLS server CA");
         let clients = Authority::new(&dir, "client-ca", "wasmgate mTLS client CA");
-        let client = clients.leaf(&dir, "client", &["client.test"], Usage::Client, Validity::Current);
-        Self { dir, ca, clients, client }
+        let client = clients.leaf(
+            &dir,
+            "client",
+            &["client.test"],
+            Usage::Client,
+            Validity::Current,
+        );
+        Self {
+            dir,
+            ca,
+            clients,
+            client,
+        }
     }
 
     /// A server requiring (or only asking for) a client certificate.
     fn server(&self, stem: &str, required: bool) -> TestServer {
-        let leaf = self.ca.leaf(&self.dir, stem, &["127.0.0.1"], Usage::Server, Validity::Current);
+        let leaf = self.ca.leaf(
+            &self.dir,
+            stem,
+            &["127.0.0.1"],
+            Usage::Server,
+            Validity::Current,
+        );
         TestServer::https(self.clients.server_config_asking(&leaf, required))
     }
 
@@ -59,9 +76,15 @@ async fn without_a_client_certificate_the_message_names_the_setting() {
     assert!(line.contains("requires a client certificate"), "{line}");
     let msg = ran.last_error();
     assert!(msg.contains("requires a client certificate"), "{msg}");
-    assert!(msg.contains(&format!("none is configured for {}", server.addr())), "{msg}");
     assert!(
-        msg.contains(&format!("add a [[tls]] entry with hosts = [\"{}\"], client_cert", server.addr())),
+        msg.contains(&format!("none is configured for {}", server.addr())),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "add a [[tls]] entry with hosts = [\"{}\"], client_cert",
+            server.addr()
+        )),
         "{msg}"
     );
     assert!(msg.contains("--client-cert-host"), "{msg}");
@@ -96,7 +119,11 @@ async fn the_entrys_client_certificate_is_presented_to_its_hosts_only() {
     }
     assert_eq!(client_certs(&requiring), 1, "presented to the entry's host");
     assert_eq!(asking.stats().tls_handshakes.load(Ordering::SeqCst), 1);
-    assert_eq!(client_certs(&asking), 0, "never presented to a host outside the entry");
+    assert_eq!(
+        client_certs(&asking),
+        0,
+        "never presented to a host outside the entry"
+    );
 
     let abi = tokio::task::spawn_blocking(|| rust_guest("rust-guest-client", "wasm32-wasip1"))
         .await
@@ -115,7 +142,13 @@ async fn a_client_certificate_the_server_does_not_trust_is_named() {
     let m = Mtls::new("mtls-untrusted");
     let server = m.server("server", true);
     let stranger = Authority::new(&m.dir, "stranger-ca", "wasmgate stranger CA");
-    let wrong = stranger.leaf(&m.dir, "wrong", &["client.test"], Usage::Client, Validity::Current);
+    let wrong = stranger.leaf(
+        &m.dir,
+        "wrong",
+        &["client.test"],
+        Usage::Client,
+        Validity::Current,
+    );
     let host = DestinationPattern::parse(&server.addr().to_string()).unwrap();
     let ran = Setup::allow(server.base())
         .ca(m.ca.pem.clone())
@@ -123,18 +156,34 @@ async fn a_client_certificate_the_server_does_not_trust_is_named() {
         .run(Guest::HttpClient, &["get", &server.url("/hello")])
         .await;
     ran.failed();
-    assert!(ran.error_line().starts_with("error: TlsAlertReceived("), "{}", ran.error_line());
+    assert!(
+        ran.error_line().starts_with("error: TlsAlertReceived("),
+        "{}",
+        ran.error_line()
+    );
     let msg = ran.last_error();
-    assert!(msg.contains("did not accept the client certificate"), "{msg}");
+    assert!(
+        msg.contains("did not accept the client certificate"),
+        "{msg}"
+    );
     assert!(msg.contains(&wrong.cert_pem.display().to_string()), "{msg}");
-    assert!(!msg.contains("[[tls]]"), "the setting is there already: {msg}");
+    assert!(
+        !msg.contains("[[tls]]"),
+        "the setting is there already: {msg}"
+    );
     assert_eq!(server.stats().requests.load(Ordering::SeqCst), 0);
 }
 
 #[test]
 fn bad_client_certificate_files_are_config_errors_naming_the_file() {
     let m = Mtls::new("mtls-files");
-    let other = m.clients.leaf(&m.dir, "other", &["other.test"], Usage::Client, Validity::Current);
+    let other = m.clients.leaf(
+        &m.dir,
+        "other",
+        &["other.test"],
+        Usage::Client,
+        Validity::Current,
+    );
     let host = || vec![DestinationPattern::parse("127.0.0.1:*").unwrap()];
     let build = |entry: TlsEntry| match wasmgate::Runner::builder().tls_entry(entry).build() {
         Ok(_) => panic!("the entry must be refused"),
@@ -143,13 +192,32 @@ fn bad_client_certificate_files_are_config_errors_naming_the_file() {
     let e = build(TlsEntry::new(host()).client_cert(&m.client.cert_pem, &other.key_pem));
     assert_eq!(e.kind(), wasmgate::ErrorKind::Config);
     let msg = e.to_string();
-    assert!(msg.contains(&format!("client key {} does not fit client certificate {}", other.key_pem.display(), m.client.cert_pem.display())), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "client key {} does not fit client certificate {}",
+            other.key_pem.display(),
+            m.client.cert_pem.display()
+        )),
+        "{msg}"
+    );
 
     let missing = m.dir.join("missing.pem");
     let msg = build(TlsEntry::new(host()).client_cert(&missing, &m.client.key_pem)).to_string();
-    assert!(msg.contains(&format!("cannot read client certificate file {}", missing.display())), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "cannot read client certificate file {}",
+            missing.display()
+        )),
+        "{msg}"
+    );
     let msg = build(TlsEntry::new(host()).client_cert(&m.client.cert_pem, &missing)).to_string();
-    assert!(msg.contains(&format!("cannot read client key file {}", missing.display())), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "cannot read client key file {}",
+            missing.display()
+        )),
+        "{msg}"
+    );
     let msg = build(TlsEntry::new(host()).ca_file(&m.client.key_pem)).to_string();
     assert!(msg.contains("holds no certificate"), "{msg}");
 }

@@ -38,7 +38,13 @@ async fn a_self_signed_ca_certificate_given_as_ca_cert_is_pinned_for_both_guest_
         .await;
     ran.ok().has_line("status: 200");
     assert_eq!(ran.body(), "hello from the test server");
-    assert_eq!(server.stats().requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        server
+            .stats()
+            .requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -52,7 +58,10 @@ async fn a_self_signed_ca_certificate_without_ca_cert_is_refused_saying_how_to_p
     ran.guest_error("TlsCertificateError");
     let msg = ran.last_error();
     assert!(msg.contains("is a CA certificate (CA:TRUE"), "{msg}");
-    assert!(msg.contains("pass the server's current certificate itself with --ca-cert"), "{msg}");
+    assert!(
+        msg.contains("pass the server's current certificate itself with --ca-cert"),
+        "{msg}"
+    );
 
     let ran = Setup::allow(server.base())
         .run_wasm(&abi_client().await, &["get", &server.url("/hello")])
@@ -62,7 +71,13 @@ async fn a_self_signed_ca_certificate_without_ca_cert_is_refused_saying_how_to_p
     assert!(line.starts_with("error: Tls "), "{line}");
     assert!(line.contains("TLS certificate not accepted"), "{line}");
     assert!(line.contains("CA:TRUE"), "{line}");
-    assert_eq!(server.stats().requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        server
+            .stats()
+            .requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -87,19 +102,37 @@ async fn pinning_needs_the_same_certificate_and_a_matching_name() {
         .resolver(StaticResolver::new().with("pinned.test", ["127.0.0.1".parse().unwrap()]))
         .cidr("127.0.0.1/32")
         .ca(leaf.cert_pem.clone())
-        .run(Guest::HttpClient, &["get", &format!("https://pinned.test:{port}/hello")])
+        .run(
+            Guest::HttpClient,
+            &["get", &format!("https://pinned.test:{port}/hello")],
+        )
         .await;
     ran.guest_error("TlsCertificateError");
     let msg = ran.last_error();
-    assert!(msg.contains("issued for localhost, 127.0.0.1, not for pinned.test"), "{msg}");
-    assert_eq!(server.stats().requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        msg.contains("issued for localhost, 127.0.0.1, not for pinned.test"),
+        "{msg}"
+    );
+    assert_eq!(
+        server
+            .stats()
+            .requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_certificate_says_when_it_expired() {
     let dir = tempdir("expired");
     let ca = Authority::new(&dir, "ca", "wasmgate expiry CA");
-    let leaf = ca.leaf(&dir, "server", &["127.0.0.1"], Usage::Server, Validity::Expired);
+    let leaf = ca.leaf(
+        &dir,
+        "server",
+        &["127.0.0.1"],
+        Usage::Server,
+        Validity::Expired,
+    );
     let server = TestServer::https(leaf.server_config());
     let ran = Setup::allow(server.base())
         .ca(ca.pem.clone())
@@ -109,14 +142,23 @@ async fn an_expired_certificate_says_when_it_expired() {
     let msg = ran.last_error();
     assert!(msg.contains("the certificate expired on"), "{msg}");
     assert!(msg.contains("2001"), "{msg}");
-    assert!(!msg.contains("--ca-cert"), "the CA is trusted already: {msg}");
+    assert!(
+        !msg.contains("--ca-cert"),
+        "the CA is trusted already: {msg}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_name_mismatch_lists_the_names_the_certificate_has() {
     let dir = tempdir("mismatch");
     let ca = Authority::new(&dir, "ca", "wasmgate mismatch CA");
-    let leaf = ca.leaf(&dir, "server", &["elsewhere.test", "alt.test"], Usage::Server, Validity::Current);
+    let leaf = ca.leaf(
+        &dir,
+        "server",
+        &["elsewhere.test", "alt.test"],
+        Usage::Server,
+        Validity::Current,
+    );
     let server = TestServer::https(leaf.server_config());
     let ran = Setup::allow(server.base())
         .ca(ca.pem.clone())
@@ -124,7 +166,10 @@ async fn a_name_mismatch_lists_the_names_the_certificate_has() {
         .await;
     ran.guest_error("TlsCertificateError");
     let msg = ran.last_error();
-    assert!(msg.contains("issued for elsewhere.test, alt.test, not for 127.0.0.1"), "{msg}");
+    assert!(
+        msg.contains("issued for elsewhere.test, alt.test, not for 127.0.0.1"),
+        "{msg}"
+    );
     assert!(!msg.contains("--ca-cert"), "{msg}");
 }
 
@@ -143,7 +188,11 @@ async fn the_system_store_loads_and_is_not_suggested_once_added() {
         .run(Guest::HttpClient, &["get", &server.url("/hello")])
         .await;
     ran.guest_error("TlsCertificateError");
-    assert!(ran.last_error().contains("add --ca-system"), "{}", ran.last_error());
+    assert!(
+        ran.last_error().contains("add --ca-system"),
+        "{}",
+        ran.last_error()
+    );
     let ran = Setup::allow(server.base())
         .ca_system()
         .run(Guest::HttpClient, &["get", &server.url("/hello")])
