@@ -162,9 +162,8 @@ fn bad_tls_settings_exit_125_naming_what_is_wrong() {
     );
     let cases = [
         (
-            format!(
-                "[[tls]]\nhosts = [\"127.0.0.1:*\"]\nclient_cert = \"client.pem\"\nclient_key = \"other.key\"\n"
-            ),
+            "[[tls]]\nhosts = [\"127.0.0.1:*\"]\nclient_cert = \"client.pem\"\nclient_key = \"other.key\"\n"
+                .to_string(),
             format!(
                 "client key {} does not fit client certificate {}",
                 other.key_pem.display(),

@@ -172,15 +172,15 @@ fn received(alert: AlertDescription, given: &Given, dest: &str) -> String {
 fn alert_name(alert: AlertDescription) -> String {
     let debug = format!("{alert:?}");
     let mut out = String::with_capacity(debug.len() + 4);
-    for (i, c) in debug.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 && !debug[..i].ends_with(|p: char| p.is_ascii_uppercase()) {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
+    // An underscore before each run of capitals but the first: `UnknownCA` → `unknown_ca`.
+    let mut after_capital = true;
+    for c in debug.chars() {
+        let capital = c.is_ascii_uppercase();
+        if capital && !after_capital {
+            out.push('_');
         }
+        out.push(c.to_ascii_lowercase());
+        after_capital = capital;
     }
     out
 }
