@@ -45,7 +45,7 @@ impl Peer {
 /// Connects to the first of `addrs` that answers, then sets up TLS and HTTP.
 pub(crate) async fn connect(
     addrs: &[SocketAddr],
-    tls: Option<(&TlsConfig, &Host)>,
+    tls: Option<(&TlsConfig, &Host, u16)>,
 ) -> Result<(Conn, Peer), ConnectError> {
     let mut last_err: Option<io::Error> = None;
     let mut stream = None;
@@ -72,8 +72,10 @@ pub(crate) async fn connect(
     let mut client_cert_asked = false;
     let conn = match tls {
         None => handshake_h1(Counted::wrap(stream, &received)).await?,
-        Some((tls, host)) => {
-            let (tls_stream, asked) = tls.connect(host, addr.port(), stream).await?;
+        // The destination's port, not the dialled address's: the TLS settings are chosen
+        // by where the request goes.
+        Some((tls, host, port)) => {
+            let (tls_stream, asked) = tls.connect(host, port, stream).await?;
             client_cert_asked = asked;
             let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
             let io = Counted::wrap(tls_stream, &received);

@@ -343,7 +343,7 @@ impl OutboundClient {
     ) -> Result<(Conn, Peer), OutboundError> {
         let (method, url) = (&*label.method, &*label.url);
         let tls = match target.scheme {
-            Scheme::Https => Some((&self.inner.tls, &target.host)),
+            Scheme::Https => Some((&self.inner.tls, &target.host, target.port)),
             Scheme::Http => None,
         };
         let (conn, peer) = tokio::time::timeout(timeout, connect::connect(addrs, tls))
