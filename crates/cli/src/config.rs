@@ -19,6 +19,12 @@ pub(crate) struct ConfigFile {
     /// Extra CA certificate PEM files, same as `--ca-cert`.
     #[serde(default)]
     pub(crate) ca_certs: Vec<PathBuf>,
+    /// Also trust the system store, same as `--ca-system`.
+    #[serde(default)]
+    pub(crate) ca_system: bool,
+    /// Per-destination TLS (`[[tls]]` tables): CAs and client certificates by host.
+    #[serde(default)]
+    pub(crate) tls: Vec<crate::tls::TlsSection>,
     /// Guest environment, same as `--env`.
     #[serde(default)]
     pub(crate) env: BTreeMap<String, String>,
@@ -118,6 +124,9 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<ConfigFile, String> {
             *ca = base.join(&*ca);
         }
     }
+    for tls in &mut file.tls {
+        tls.resolve_paths(base);
+    }
     for path in [
         &mut file.audit_log,
         &mut file.serve.tls_cert,
@@ -187,6 +196,7 @@ mod tests {
 allow = ["https://api.example.com", "GET http://127.0.0.1:8080/v1"]
 allow_cidr = ["10.0.0.0/8"]
 ca_certs = ["corp.pem"]
+ca_system = true
 env = { TOKEN = "x" }
 dirs = ["data::/data"]
 timeout = "30s"
@@ -219,6 +229,11 @@ keep_secrets = false
 [replay]
 file = "run.har"
 missing = "network"
+[[tls]]
+hosts = ["api.internal:8443", "*.corp.example"]
+ca_certs = ["corp-ca.pem"]
+client_cert = "client.pem"
+client_key = "client.key"
 "#,
         )
         .unwrap();
@@ -233,6 +248,10 @@ missing = "network"
         assert!(c.ca_certs[0].is_absolute() || c.ca_certs[0].starts_with(std::env::temp_dir()));
         assert!(c.dirs[0].ends_with("::/data"), "{}", c.dirs[0]);
         assert_eq!(c.env.get("TOKEN").map(String::as_str), Some("x"));
+        assert!(c.ca_system);
+        assert_eq!(c.tls[0].hosts.len(), 2);
+        assert!(c.tls[0].client_key.as_ref().unwrap().is_absolute());
+        assert!(c.tls[0].ca_certs[0].is_absolute());
     }
 
     #[test]

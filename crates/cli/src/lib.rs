@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod exit;
 mod report;
+mod tls;
 
 pub use exit::ExitCodeKind;
 

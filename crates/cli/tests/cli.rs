@@ -23,5 +23,7 @@ mod record;
 mod refused;
 #[path = "cli/run_end.rs"]
 mod run_end;
+#[path = "cli/tls_config.rs"]
+mod tls_config;
 #[path = "cli/verbose_and_audit.rs"]
 mod verbose_and_audit;

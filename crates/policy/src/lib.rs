@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod address;
+mod destination;
 mod embedded_ipv4;
 mod error;
 mod limits;
@@ -31,6 +32,7 @@ mod rule;
 mod target;
 
 pub use address::{SpecialRange, canonical_ip, classify, parse_cidr};
+pub use destination::{DestinationError, DestinationPattern};
 pub use error::{RuleError, RuleErrorKind, TargetError, ValueError};
 pub use ipnet::IpNet;
 pub use limits::{

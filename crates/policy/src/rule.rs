@@ -182,6 +182,18 @@ impl AllowRule {
         }
     }
 
+    /// True when the rule's HOST and PORT allow `host`:`port` (no port written means
+    /// `scheme`'s default); for patterns that name destinations rather than requests.
+    pub(crate) fn matches_host_port(&self, host: &Host, port: u16, scheme: Scheme) -> bool {
+        self.host_matches(host)
+            && match self.port {
+                PortPattern::Default => port == scheme.default_port(),
+                PortPattern::Any => true,
+                PortPattern::Exact(p) => port == p,
+                PortPattern::Range(start, end) => (start..end).contains(&port),
+            }
+    }
+
     /// The first part of the rule the target fails, or `None` when it matches.
     pub(crate) fn first_miss(&self, t: &RequestTarget) -> Option<Miss> {
         if !self.host_matches(&t.host) {

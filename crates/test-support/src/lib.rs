@@ -5,6 +5,7 @@ pub mod c;
 pub mod go;
 mod guests;
 mod har;
+pub mod pki;
 pub mod rust_guest;
 mod server;
 pub mod tinygo;

@@ -44,6 +44,10 @@ pub struct ServerStats {
     pub max_in_flight: AtomicUsize,
     /// Request body bytes received by `/sink` and `/echo`.
     pub body_bytes: AtomicU64,
+    /// TLS handshakes completed.
+    pub tls_handshakes: AtomicUsize,
+    /// TLS handshakes in which the client presented a certificate.
+    pub client_certs: AtomicUsize,
 }
 
 /// A running server; dropped = stopped.
@@ -143,6 +147,7 @@ async fn serve(
         // (~40 ms per request on Linux).
         let _ = stream.set_nodelay(true);
         let stats = stats.clone();
+        let conn_stats = stats.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
@@ -153,6 +158,15 @@ async fn serve(
             match acceptor {
                 Some(acceptor) => {
                     if let Ok(tls) = acceptor.accept(stream).await {
+                        conn_stats.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                        if tls
+                            .get_ref()
+                            .1
+                            .peer_certificates()
+                            .is_some_and(|c| !c.is_empty())
+                        {
+                            conn_stats.client_certs.fetch_add(1, Ordering::SeqCst);
+                        }
                         let _ = builder.serve_connection(TokioIo::new(tls), service).await;
                     }
                 }

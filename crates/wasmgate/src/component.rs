@@ -168,6 +168,10 @@ pub(crate) fn to_wasi_error(e: &OutboundError) -> HttpError {
         OutboundErrorKind::ConnectionRefused => HttpError::ConnectionRefused,
         OutboundErrorKind::Tls => match e.tls_failure() {
             Some(TlsFailure::Certificate) => HttpError::TlsCertificateError,
+            Some(TlsFailure::Alert(id)) => HttpError::TlsAlertReceived {
+                alert_id: id,
+                alert_message: Some(e.to_string()),
+            },
             _ => HttpError::TlsProtocolError,
         },
         OutboundErrorKind::Protocol => HttpError::HttpProtocolError,

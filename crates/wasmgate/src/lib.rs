@@ -51,6 +51,6 @@ pub use outbound::{
 pub use record::{DEFAULT_RECORD_MAX_BODY, RecordOptions, Recorder, Replay, ReplayMissing};
 pub use run::{RunOutcome, Runner, RunnerBuilder, SLOW_COMPILE_AFTER, SlowCompileNotice};
 pub use serve::{ServeConfig, ServeLimits, ServeSummary, Server, ServerTlsFiles};
-pub use tls::TlsConfig;
+pub use tls::{TlsConfig, TlsEntry, TlsSettings};
 pub use wasi::{DEFAULT_MAX_MEMORY, DirGrant, GuestConfig, Stdio};
 pub use wasmgate_policy as policy;

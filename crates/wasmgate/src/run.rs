@@ -8,7 +8,7 @@ use crate::engine::{EpochTicker, deadline_ticks};
 use crate::events::{Cancellation, EventHub, EventSink};
 use crate::kind::{WasmKind, detect};
 use crate::outbound::{OutboundClient, Resolve, SystemResolver};
-use crate::tls::TlsConfig;
+use crate::tls::{TlsConfig, TlsEntry, TlsSettings};
 use crate::wasi::{Captured, GuestConfig};
 use crate::{Error, ErrorKind};
 use bytes::Bytes;
@@ -59,6 +59,8 @@ pub struct RunnerBuilder {
     policy: Policy,
     resolver: Arc<dyn Resolve>,
     ca_files: Vec<std::path::PathBuf>,
+    ca_system: bool,
+    tls_entries: Vec<TlsEntry>,
     events: EventHub,
     cache_dir: Option<std::path::PathBuf>,
     cache_max_size: u64,
@@ -73,6 +75,8 @@ impl Runner {
             policy: Policy::deny_all(),
             resolver: Arc::new(SystemResolver),
             ca_files: Vec::new(),
+            ca_system: false,
+            tls_entries: Vec::new(),
             events: EventHub::default(),
             cache_dir: None,
             cache_max_size: crate::cache::DEFAULT_CACHE_MAX_SIZE,
@@ -293,6 +297,17 @@ impl RunnerBuilder {
         self.ca_files.push(path.into());
         self
     }
+    /// Adds the operating system's trust store to the web roots (`--ca-system`).
+    pub fn ca_system(mut self, on: bool) -> Self {
+        self.ca_system = on;
+        self
+    }
+    /// Adds per-destination TLS settings (a `[[tls]]` entry); the first entry whose
+    /// hosts match a connection's host and port applies to it.
+    pub fn tls_entry(mut self, entry: TlsEntry) -> Self {
+        self.tls_entries.push(entry);
+        self
+    }
     /// Subscribes to request events.
     pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
         self.events.subscribe(sink);
@@ -329,7 +344,11 @@ impl RunnerBuilder {
     }
     /// Validates everything and sets up the engine.
     pub fn build(self) -> Result<Runner, Error> {
-        let tls = TlsConfig::new(&self.ca_files)?;
+        let tls = TlsConfig::from_settings(&TlsSettings {
+            ca_files: self.ca_files,
+            ca_system: self.ca_system,
+            entries: self.tls_entries,
+        })?;
         let engine = crate::engine::new_engine()?;
         let ticker = EpochTicker::start(&engine);
         Ok(Runner {

@@ -13,5 +13,7 @@ mod all {
     mod refused;
     mod reuse;
     mod tls;
+    mod tls_client_cert;
+    mod tls_trust;
     mod wstd;
 }

@@ -33,6 +33,8 @@ pub(crate) struct GuestFlags {
     /// Trust the CA certificates in this PEM file besides the web roots (repeatable).
     #[arg(long = "ca-cert", value_name = "FILE.pem")]
     ca_cert: Vec<PathBuf>,
+    #[command(flatten)]
+    tls: crate::tls::TlsFlags,
     /// Per-request connect timeout (default 10s).
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     connect_timeout: Option<String>,
@@ -79,6 +81,7 @@ pub(crate) struct GuestFlags {
 pub(crate) struct GuestPlan {
     pub(crate) policy: Policy,
     pub(crate) ca_files: Vec<PathBuf>,
+    pub(crate) tls: crate::tls::TlsPlan,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) dirs: Vec<DirGrant>,
     pub(crate) max_memory: u64,
@@ -106,6 +109,7 @@ impl GuestFlags {
             .collect::<Result<Vec<_>, _>>()?;
         let limits = limits(file, &self)?;
         let tape = self.tape.plan_with(&mut file.record, &mut file.replay)?;
+        let tls = crate::tls::plan(file.ca_system, std::mem::take(&mut file.tls), self.tls)?;
 
         let mut env: Vec<(String, String)> = std::mem::take(&mut file.env).into_iter().collect();
         for kv in &self.env {
@@ -136,6 +140,7 @@ impl GuestFlags {
                 .into_iter()
                 .chain(self.ca_cert)
                 .collect(),
+            tls,
             env,
             dirs,
             max_memory,
@@ -193,6 +198,10 @@ impl GuestPlan {
         }
         for ca in &self.ca_files {
             builder = builder.ca_file(ca);
+        }
+        builder = builder.ca_system(self.tls.ca_system);
+        for entry in std::mem::take(&mut self.tls.entries) {
+            builder = builder.tls_entry(entry);
         }
         let mut audit = None;
         if let Some(path) = &self.audit_log {

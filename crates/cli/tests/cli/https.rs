@@ -105,8 +105,12 @@ fn with_an_unrelated_ca_cert_the_hint_names_what_was_tried() {
     ]);
     run.expect_code(1)
         .stderr_has("error: TlsCertificateError")
-        .stderr_has("UnknownIssuer")
-        .stderr_has("it does not chain to the --ca-cert files given or to the web roots")
+        .stderr_has("the certificate's issuer is unknown")
+        .stderr_has(&format!(
+            "it does not chain to the CA files given for {} ({}) nor to the web roots",
+            h.server.addr(),
+            unrelated.ca_pem.display()
+        ))
         .stderr_lacks("pass it with --ca-cert");
     assert_eq!(requests(&h.server), 0);
 }
@@ -130,7 +134,10 @@ fn a_certificate_for_another_name_is_a_name_mismatch() {
     ]);
     run.expect_code(1)
         .stderr_has("error: TlsCertificateError")
-        .stderr_has("the certificate is not issued for the host name in the URL")
+        .stderr_has(&format!(
+            "the certificate is issued for elsewhere.test, not for {}",
+            server.addr().ip()
+        ))
         .stderr_lacks("pass it with --ca-cert");
     assert_eq!(requests(&server), 0);
 }

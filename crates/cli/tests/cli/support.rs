@@ -151,7 +151,17 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    wasmgate_with_env(dir, &[], args)
+}
+
+/// Like [`wasmgate_in`], with environment variables `env` set for the process.
+pub fn wasmgate_with_env<I, S>(dir: Option<&Path>, env: &[(&str, &OsStr)], args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmgate"));
+    cmd.envs(env.iter().copied());
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -34,6 +34,8 @@ pub(crate) struct Peer {
     received: Arc<AtomicU64>,
     /// Numbers the process's connections from 1 (a recording's `connection`).
     pub(crate) id: u64,
+    /// The TLS server asked for a client certificate (see `tls/asked.rs`).
+    pub(crate) client_cert_asked: bool,
 }
 
 /// The last connection number handed out.
@@ -48,7 +50,7 @@ impl Peer {
 /// Connects to the first of `addrs` that answers, then sets up TLS and HTTP.
 pub(crate) async fn connect(
     addrs: &[SocketAddr],
-    tls: Option<(&TlsConfig, &Host)>,
+    tls: Option<(&TlsConfig, &Host, u16)>,
 ) -> Result<(Conn, Peer), ConnectError> {
     let mut last_err: Option<io::Error> = None;
     let mut stream = None;
@@ -72,10 +74,14 @@ pub(crate) async fn connect(
     let _ = stream.set_nodelay(true);
 
     let received = Arc::new(AtomicU64::new(0));
+    let mut client_cert_asked = false;
     let conn = match tls {
         None => handshake_h1(Counted::wrap(stream, &received)).await?,
-        Some((tls, host)) => {
-            let tls_stream = tls.connect(host, stream).await?;
+        // The destination's port, not the dialled address's: the TLS settings are chosen
+        // by where the request goes.
+        Some((tls, host, port)) => {
+            let (tls_stream, asked) = tls.connect(host, port, stream).await?;
+            client_cert_asked = asked;
             let h2 = tls_stream.get_ref().1.alpn_protocol() == Some(b"h2");
             let io = Counted::wrap(tls_stream, &received);
             if h2 {
@@ -86,7 +92,15 @@ pub(crate) async fn connect(
         }
     };
     let id = CONNECTIONS.fetch_add(1, Ordering::Relaxed) + 1;
-    Ok((conn, Peer { addr, received, id }))
+    Ok((
+        conn,
+        Peer {
+            addr,
+            received,
+            id,
+            client_cert_asked,
+        },
+    ))
 }
 
 /// A stream that counts the bytes read from it.

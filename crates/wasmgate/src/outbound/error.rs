@@ -60,6 +60,9 @@ pub enum TlsFailure {
     Certificate,
     /// Anything else in the handshake.
     Protocol,
+    /// The server refused the handshake with a TLS alert (its number, when it was
+    /// read), e.g. for want of a client certificate (`certificate_required`, 116).
+    Alert(Option<u8>),
 }
 
 /// Which limit fired, with the configured value, so the message can name it and its flag.
@@ -248,6 +251,9 @@ impl fmt::Display for OutboundError {
             }
             Detail::Tls(TlsFailure::Protocol, msg) => {
                 write!(f, "{m} {u} failed: TLS handshake failed: {msg}")
+            }
+            Detail::Tls(TlsFailure::Alert(_), msg) => {
+                write!(f, "{m} {u} failed: TLS refused by the server: {msg}")
             }
             Detail::Cancelled(Cancellation::GuestExited) => {
                 write!(f, "{m} {u} cancelled: still open when the guest exited")

@@ -219,7 +219,13 @@ impl OutboundClient {
                 body = Some(again);
                 continue;
             }
-            return Err(hyper_error(method, url, fail));
+            let tls = (ex.target.scheme == wasmgate_policy::Scheme::Https).then_some((
+                &self.inner.tls,
+                &ex.target.host,
+                ex.target.port,
+                peer.client_cert_asked && no_response,
+            ));
+            return Err(hyper_error(method, url, fail, tls));
         }
     }
 }

@@ -388,7 +388,7 @@ impl OutboundClient {
     ) -> Result<(Conn, Peer), OutboundError> {
         let (method, url) = (&*label.method, &*label.url);
         let tls = match target.scheme {
-            Scheme::Https => Some((&self.inner.tls, &target.host)),
+            Scheme::Https => Some((&self.inner.tls, &target.host, target.port)),
             Scheme::Http => None,
         };
         let (conn, peer) = tokio::time::timeout(timeout, connect::connect(addrs, tls))
@@ -522,9 +522,20 @@ fn connect_error(method: &str, url: &str, e: ConnectError) -> OutboundError {
 
 /// A body error of ours (a limit) travels through hyper as the error's source. Any other
 /// error is described with its causes: hyper's own text is just "connection error" for a
-/// reset connection.
-fn hyper_error(method: &str, url: &str, e: hyper::Error) -> OutboundError {
+/// reset connection. A TLS error among the causes (a TLS 1.3 server refusing a client
+/// certificate after the handshake) is described by the destination's TLS settings.
+fn hyper_error(
+    method: &str,
+    url: &str,
+    e: hyper::Error,
+    tls: Option<(&TlsConfig, &Host, u16, bool)>,
+) -> OutboundError {
     use std::error::Error as _;
+    if let Some((tls, host, port, asked_then_closed)) = tls
+        && let Some((failure, msg)) = tls.describe_later(host, port, asked_then_closed, &e)
+    {
+        return OutboundError::tls(method, url, failure, msg);
+    }
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(err) = source {

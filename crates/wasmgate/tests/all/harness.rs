@@ -14,6 +14,8 @@ pub struct Setup {
     pub limits: Limits,
     pub resolver: Option<StaticResolver>,
     pub ca: Option<PathBuf>,
+    pub ca_system: bool,
+    pub tls_entries: Vec<wasmgate::TlsEntry>,
 }
 
 impl Setup {
@@ -40,7 +42,21 @@ impl Setup {
         self
     }
 
+    pub fn ca_system(mut self) -> Self {
+        self.ca_system = true;
+        self
+    }
+    pub fn tls_entry(mut self, entry: wasmgate::TlsEntry) -> Self {
+        self.tls_entries.push(entry);
+        self
+    }
+
     pub async fn run(self, g: Guest, args: &[&str]) -> Ran {
+        self.run_wasm(&guest(g), args).await
+    }
+
+    /// Runs the `.wasm` file at `wasm` (any guest kind).
+    pub async fn run_wasm(self, wasm: &std::path::Path, args: &[&str]) -> Ran {
         let rules = self
             .owned_rules
             .into_iter()
@@ -57,6 +73,10 @@ impl Setup {
         if let Some(ca) = self.ca {
             b = b.ca_file(ca);
         }
+        b = b.ca_system(self.ca_system);
+        for entry in self.tls_entries {
+            b = b.tls_entry(entry);
+        }
         let runner = b.build().expect("runner");
         let config = GuestConfig {
             program_name: "guest.wasm".into(),
@@ -66,7 +86,7 @@ impl Setup {
             ..GuestConfig::default()
         };
         let outcome = runner
-            .run_file(&guest(g), &config)
+            .run_file(wasm, &config)
             .await
             .expect("guest loads and links");
         // Events of requests whose bodies were dropped at exit are emitted by then.
