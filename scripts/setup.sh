@@ -4,7 +4,8 @@
 #
 # Needs: a Rust toolchain (cargo) installed with rustup. Installs: the two
 # WebAssembly targets the guests are built for (wasm32-wasip1, wasm32-wasip2),
-# and the rustfmt and clippy components scripts/test.sh uses, if missing.
+# the rustfmt and clippy components scripts/test.sh uses, if missing, and wrk (apt)
+# for the bench's serve figure.
 set -euo pipefail
 
 targets=(wasm32-wasip1 wasm32-wasip2)
@@ -56,3 +57,19 @@ bash "$here/setup-go.sh"
 bash "$here/setup-c.sh"
 # TinyGo (both wasm targets) for the Go guest library's TinyGo tests.
 bash "$here/setup-tinygo.sh"
+# wrk, the load generator of the bench's serve figure (S1; crates/bench/src/wrk.rs), from
+# Debian's apt repositories. The bench skips S1 without it, but under CI it is an error.
+if command -v wrk >/dev/null 2>&1; then
+    echo "setup: wrk already installed"
+elif command -v apt-get >/dev/null 2>&1; then
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    echo "setup: apt-get install wrk"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" apt-get install -y -q wrk
+else
+    echo "setup: apt-get not found; install wrk yourself for the bench's serve figure (S1)" >&2
+fi

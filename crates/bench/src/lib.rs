@@ -8,7 +8,9 @@
 //! - **P3** start-up: wall time of `wasmgate run` for a tiny guest, compiling vs cached,
 //!   against spawning `/bin/true`;
 //! - **P5** concurrency: N requests to an endpoint that waits 100 ms, issued at once by
-//!   one guest, against one request.
+//!   one guest, against one request;
+//! - **S1** serving: `wasmgate serve` under load from `wrk` (req/s, p50, p99) for three
+//!   handlers, beside `wasmtime serve` with the same component when `--wasmtime` is given.
 //!
 //! The reference is the **floor**, hyper-util's plain client with no policy, in this
 //! process on a current-thread runtime; **native** is [`wasmgate::OutboundClient`] driven
@@ -25,8 +27,11 @@ pub mod null_http;
 pub mod pin;
 pub mod proc;
 pub mod report;
+mod serve_bench;
+pub mod serve_child;
 pub mod stats;
 pub mod wasmtime;
+pub mod wrk;
 
 use floor::Floor;
 use native::Native;
@@ -38,7 +43,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use wasmgate_test_support::TestServer;
 
 /// The figures, in run order.
-pub const FIGURES: [&str; 4] = ["P1", "P2", "P3", "P5"];
+pub const FIGURES: [&str; 5] = ["P1", "P2", "P3", "P5", serve_bench::FIGURE];
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -60,7 +65,8 @@ pub struct Options {
     /// report. The library does not pin: that must happen before any thread exists, so
     /// it is `main`'s first step.
     pub pinned_cpu: Option<usize>,
-    /// Wasmtime's CLI, for the optional `wasmtime` row of P1 (`--wasmtime`).
+    /// Wasmtime's CLI, for the optional `wasmtime` row of P1 and `wasmtime serve` in S1
+    /// (`--wasmtime`).
     pub wasmtime: Option<PathBuf>,
 }
 
@@ -94,6 +100,8 @@ struct Counts {
     /// P5: concurrent requests and the server's delay.
     p5_requests: u64,
     p5_delay_ms: u64,
+    /// S1: seconds of load per handler, server and run (`wrk -d`).
+    s1_seconds: u32,
 }
 
 impl Counts {
@@ -108,6 +116,8 @@ impl Counts {
                 p3_spawns: 1,
                 p5_requests: 50,
                 p5_delay_ms: 100,
+                // wrk's shortest run.
+                s1_seconds: 1,
             }
         } else {
             Counts {
@@ -118,6 +128,8 @@ impl Counts {
                 p3_spawns: 3,
                 p5_requests: 50,
                 p5_delay_ms: 100,
+                // As the peer figures (`wrk -d10s`).
+                s1_seconds: 10,
             }
         }
     }
@@ -295,6 +307,11 @@ pub fn run(options: &Options) -> Result<Report, String> {
         if selected("P5") {
             rows.extend(figures::p5(&mut ctx)?);
         }
+        if selected(serve_bench::FIGURE) {
+            let (r, n) = serve_bench::s1(&mut ctx)?;
+            rows.extend(r);
+            notes.extend(n);
+        }
         Ok::<_, String>(())
     })();
     let _ = std::fs::remove_dir_all(&scratch);
@@ -315,6 +332,9 @@ pub fn run(options: &Options) -> Result<Report, String> {
             "p3_spawns_per_run": counts.p3_spawns,
             "p5_requests": counts.p5_requests,
             "p5_delay_ms": counts.p5_delay_ms,
+            "s1_seconds": counts.s1_seconds,
+            "s1_wrk_threads": wrk::THREADS,
+            "s1_wrk_connections": wrk::CONNECTIONS,
         }),
         notes,
         rows,

@@ -7,7 +7,8 @@ use wasmgate_bench::{Options, pin, proc::AS_WASMGATE_ENV};
 
 /// Measure wasmgate against the floor — hyper-util's plain client on the same stack, no
 /// policy — and its own native client (P1 request overhead, P2 streaming, P3 start-up,
-/// P5 concurrency) on local servers at 127.0.0.1.
+/// P5 concurrency) on local servers at 127.0.0.1, and `wasmgate serve` under load from
+/// wrk (S1).
 #[derive(Parser)]
 #[command(name = "wasmgate-bench", version)]
 struct Cli {
@@ -20,8 +21,8 @@ struct Cli {
     /// Print the report as JSON on stdout instead of the table.
     #[arg(long)]
     json: bool,
-    /// Only these figures, e.g. `--only P1,P3`.
-    #[arg(long, value_delimiter = ',', value_name = "P1,P2,P3,P5")]
+    /// Only these figures, e.g. `--only P1,P3` or `--only S1`.
+    #[arg(long, value_delimiter = ',', value_name = "P1,P2,P3,P5,S1")]
     only: Vec<String>,
     /// The wasmgate binary to run guests with (`self`: this binary acting as wasmgate).
     /// Default: $WASMGATE_BIN, else target/release/wasmgate, built first.
@@ -38,7 +39,8 @@ struct Cli {
     #[arg(long)]
     pin: bool,
     /// Wasmtime's CLI: adds a P1 row of the same wasi:http component under
-    /// `PATH run -S http` (no policy; a connection per request).
+    /// `PATH run -S http` (no policy; a connection per request), and `PATH serve` beside
+    /// `wasmgate serve` in S1.
     #[arg(long, value_name = "PATH")]
     wasmtime: Option<PathBuf>,
 }

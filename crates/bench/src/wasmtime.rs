@@ -1,4 +1,5 @@
-//! `--wasmtime PATH`: Wasmtime's own CLI as a peer in P1. It runs the same wasi:http
+//! `--wasmtime PATH`: Wasmtime's own CLI as a peer in P1 (and, as `wasmtime serve`, in
+//! S1, see `serve_bench.rs`). It runs the same wasi:http
 //! component as the `component` subject (`test-programs` `http-client`, command `bench`)
 //! with `run -S http` and no policy. Its default outgoing handler opens a new connection
 //! per request, so expect it several times slower than the floor; it has no target.
@@ -56,6 +57,16 @@ impl Wasmtime {
     pub fn command(&self, wasm: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.path);
         cmd.args(["run", "-S", "http"]).arg(wasm).args(args);
+        cmd
+    }
+
+    /// `PATH serve -S cli --addr 127.0.0.1:0 WASM`: a port of the kernel's choosing
+    /// (printed as `Serving HTTP on http://…/`); `-S cli` because the component, a
+    /// wasm32-wasip2 binary, also imports `wasi:cli`.
+    pub fn serve_command(&self, wasm: &Path) -> Command {
+        let mut cmd = Command::new(&self.path);
+        cmd.args(["serve", "-S", "cli", "--addr", "127.0.0.1:0"])
+            .arg(wasm);
         cmd
     }
 
