@@ -55,15 +55,37 @@ fn write_line(line: &str) {
         .write_all(format!("{line}\n").as_bytes());
 }
 
-/// `wasmgate: 1000 requests were still open when the guest exited; they were cancelled`.
+/// `wasmgate: 1000 requests were still open when the guest exited; they were cancelled`;
+/// under `serve`, `wasmgate: [GET /x #3] 1 outbound request was still open when the
+/// handler ended; it was closed (cancelled in flight, or its response body dropped
+/// unread)`.
 fn run_end_line(end: &RunEnd) -> String {
-    let when = match end.cause {
-        Cancellation::TimedOut => "--timeout fired",
-        _ => "the guest exited",
+    let n = end.cancelled;
+    let (one, many) = match &end.incoming {
+        None => ("request was", "requests were"),
+        Some(_) => ("outbound request was", "outbound requests were"),
     };
-    match end.cancelled {
-        1 => format!("wasmgate: 1 request was still open when {when}; it was cancelled"),
-        n => format!("wasmgate: {n} requests were still open when {when}; they were cancelled"),
+    let count = if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    };
+    let it = if n == 1 { "it was" } else { "they were" };
+    match (&end.incoming, end.cause) {
+        (None, Cancellation::TimedOut) => {
+            format!("wasmgate: {count} still open when --timeout fired; {it} cancelled")
+        }
+        (None, _) => format!("wasmgate: {count} still open when the guest exited; {it} cancelled"),
+        (Some(incoming), cause) => {
+            let when = if cause == Cancellation::TimedOut {
+                "--request-timeout fired"
+            } else {
+                "the handler ended"
+            };
+            format!(
+                "wasmgate: [{incoming}] {count} still open when {when}; {it} closed (cancelled in flight, or the response body dropped unread)"
+            )
+        }
     }
 }
 
@@ -131,22 +153,37 @@ mod tests {
 
     #[test]
     fn run_end_is_one_line_with_a_count() {
-        let table: &[(Cancellation, u64, &str)] = &[
+        let table: &[(Cancellation, u64, Option<&str>, &str)] = &[
             (
                 Cancellation::GuestExited,
                 1000,
+                None,
                 "wasmgate: 1000 requests were still open when the guest exited; they were cancelled",
             ),
             (
                 Cancellation::TimedOut,
                 1,
+                None,
                 "wasmgate: 1 request was still open when --timeout fired; it was cancelled",
             ),
+            (
+                Cancellation::GuestExited,
+                1,
+                Some("GET /x #3"),
+                "wasmgate: [GET /x #3] 1 outbound request was still open when the handler ended; it was closed (cancelled in flight, or the response body dropped unread)",
+            ),
+            (
+                Cancellation::TimedOut,
+                2,
+                Some("POST /y #9"),
+                "wasmgate: [POST /y #9] 2 outbound requests were still open when --request-timeout fired; they were closed (cancelled in flight, or the response body dropped unread)",
+            ),
         ];
-        for (cause, cancelled, want) in table {
+        for (cause, cancelled, incoming, want) in table {
             let end = RunEnd {
                 cause: *cause,
                 cancelled: *cancelled,
+                incoming: incoming.map(str::to_string),
             };
             assert_eq!(run_end_line(&end), *want);
         }

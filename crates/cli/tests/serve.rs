@@ -415,3 +415,39 @@ fn exit_codes_of_serve() {
     }
     drop(busy);
 }
+
+#[test]
+fn a_handler_that_leaves_an_outbound_request_open_gets_one_summary_line() {
+    let upstream = TestServer::http();
+    let probe = probe();
+    let served = Served::start(&[
+        "--allow",
+        &upstream.base(),
+        "--allow-cidr",
+        "127.0.0.1/32",
+        probe.to_str().unwrap(),
+    ]);
+    // Reads its body to the end: nothing is left open, nothing is said.
+    let read = get(
+        served.addr,
+        &format!("/fetch?url={}", upstream.url("/hello")),
+    );
+    assert_eq!(read.0, 200, "{read:?}");
+    // Returns with the response body never read.
+    let open = get(
+        served.addr,
+        &format!("/fetch-open?url={}", upstream.url("/hello")),
+    );
+    assert_eq!(open, (200, "left open: 200".to_string()));
+    served.wait_stderr("[GET /fetch-open #2] 1 outbound request was still open when the handler ended; it was closed");
+    let stderr = served.stderr();
+    assert!(
+        !stderr.contains("#1]"),
+        "a line for the request that read its body:\n{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("still open").count(),
+        1,
+        "one line, not one per request:\n{stderr}"
+    );
+}

@@ -154,12 +154,17 @@ impl Cancellation {
 }
 
 /// Requests still open when a run ended: reported once, with their number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEnd {
     /// How the run ended: [`Cancellation::GuestExited`] or [`Cancellation::TimedOut`].
     pub cause: Cancellation,
-    /// How many requests it cancelled.
+    /// How many requests it cancelled. Under `serve`: how many the handler left open,
+    /// whether still in flight (cancelled) or with a response body it never read to
+    /// the end (closed unread), all reported after the handler ended.
     pub cancelled: u64,
+    /// Under `serve`: the incoming request whose handler left them open, as
+    /// `METHOD PATH #N` (as [`RequestEvent::incoming`]). `None` under `run`.
+    pub incoming: Option<String>,
 }
 
 /// One run's end, as the requests still open then see it.
@@ -224,6 +229,25 @@ impl EventHub {
         }
     }
 
+    /// Under `serve`, once a handler's store is gone and its requests are reported:
+    /// tells the subscribers how many outbound requests the handler left open (`open`,
+    /// counted by the caller as the requests reported after the handler ended), if any.
+    pub(crate) fn report_left_open(&self, open: u64) {
+        if open == 0 {
+            return;
+        }
+        let cause = self.run.ending.lock().unwrap_or_else(|p| p.into_inner());
+        let end = RunEnd {
+            cause: cause.unwrap_or(Cancellation::GuestExited),
+            cancelled: open,
+            incoming: self.incoming.as_ref().map(|t| t.label.clone()),
+        };
+        drop(cause);
+        for sink in &self.sinks {
+            sink.on_run_end(&end);
+        }
+    }
+
     /// For one incoming request of `serve`: a run of its own whose events carry
     /// `label` ([`RequestEvent::incoming`]) and are counted in `count`.
     pub(crate) fn for_incoming(&self, label: String, count: Arc<AtomicU64>) -> EventHub {
@@ -263,7 +287,11 @@ impl EventHub {
         if cancelled == 0 {
             return;
         }
-        let end = RunEnd { cause, cancelled };
+        let end = RunEnd {
+            cause,
+            cancelled,
+            incoming: self.incoming.as_ref().map(|t| t.label.clone()),
+        };
         for sink in &self.sinks {
             sink.on_run_end(&end);
         }

@@ -6,6 +6,9 @@
 //! - `/hello` → 200 `hello from serve-probe`
 //! - `/fetch?url=URL` → GET URL outbound; 200 `fetched STATUS: BODY`, or 502
 //!   `outbound error: CODE` (the `wasi:http` error code, e.g. `HttpRequestDenied`)
+//! - `/fetch-open?url=URL` → GET URL outbound, then 200 `left open: STATUS` without
+//!   ever reading (or dropping) the response body: the request is still open when the
+//!   handler returns
 //! - `/echo` → 200, the request body streamed back chunk by chunk
 //! - `/sleep?ms=N` → waits N ms (in the host), then 200 `slept N`
 //! - `/trap` → traps (`unreachable`) before answering
@@ -17,7 +20,7 @@
 use wasip2::clocks::monotonic_clock;
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    ErrorCode, Fields, IncomingRequest, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
+    ErrorCode, Fields, IncomingRequest, IncomingResponse, Method, OutgoingBody, OutgoingRequest, OutgoingResponse,
     ResponseOutparam, Scheme,
 };
 use wasip2::io::streams::StreamError;
@@ -49,6 +52,18 @@ impl wasip2::exports::http::incoming_handler::Guest for Probe {
                         200,
                         format!("fetched {status}: {}", String::from_utf8_lossy(&body)).as_bytes(),
                     ),
+                    Err(code) => answer(out, 502, format!("outbound error: {code:?}").as_bytes()),
+                }
+            }
+            "/fetch-open" => {
+                let url = param("url").unwrap_or_default();
+                match send(&url) {
+                    Ok(resp) => {
+                        let status = resp.status();
+                        // Never read nor dropped: still open when the handler returns.
+                        std::mem::forget(resp);
+                        answer(out, 200, format!("left open: {status}").as_bytes());
+                    }
                     Err(code) => answer(out, 502, format!("outbound error: {code:?}").as_bytes()),
                 }
             }
@@ -137,6 +152,25 @@ fn echo(request: IncomingRequest, out: ResponseOutparam) {
 }
 
 fn fetch(url: &str) -> Result<(u16, Vec<u8>), ErrorCode> {
+    let resp = send(url)?;
+    let status = resp.status();
+    let body = resp.consume().expect("response body");
+    let stream = body.stream().expect("stream");
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(_)) => {
+                return Err(ErrorCode::InternalError(Some("body read failed".into())));
+            }
+        }
+    }
+    Ok((status, bytes))
+}
+
+/// A GET of `url`, up to its response head.
+fn send(url: &str) -> Result<IncomingResponse, ErrorCode> {
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -153,21 +187,7 @@ fn fetch(url: &str) -> Result<(u16, Vec<u8>), ErrorCode> {
     let _ = req.set_path_with_query(Some(path));
     let fut = outgoing_handler::handle(req, None)?;
     fut.subscribe().block();
-    let resp = fut.get().expect("ready").expect("first get")?;
-    let status = resp.status();
-    let body = resp.consume().expect("response body");
-    let stream = body.stream().expect("stream");
-    let mut bytes = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => bytes.extend_from_slice(&chunk),
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(_)) => {
-                return Err(ErrorCode::InternalError(Some("body read failed".into())));
-            }
-        }
-    }
-    Ok((status, bytes))
+    fut.get().expect("ready").expect("first get")
 }
 
 /// A bin needs a `main`; the component then exports `wasi:cli/run` as well, which

@@ -9,6 +9,7 @@ use super::Shared;
 use super::body::{BoxError, Exchange, LimitedIncoming};
 use super::cgi_protocol::{ResponseHead, decode_path, meta_variables};
 use super::component::{classify, timed_out};
+use super::limits::OPEN_OUTBOUND_REPORT_MAX;
 use super::listen::Peer;
 use super::request::{Fault, HandlerResponse};
 use crate::abi::CoreState;
@@ -20,6 +21,7 @@ use http::StatusCode;
 use http_body::{Body, Frame};
 use http_body_util::BodyExt;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, DuplexStream, ReadBuf};
@@ -138,7 +140,11 @@ impl CgiHandler {
         let hub = shared
             .hub
             .for_incoming(x.record.label(), x.outbound.clone());
+        // Kept to report the outbound requests the program leaves open (see the task).
+        let events = hub.clone();
         let client = shared.outbound.for_request(hub);
+        let reporter = client.clone();
+        let reported = x.outbound.clone();
         let timeout = shared.limits.request_timeout;
         let max_memory = shared.guest.max_memory;
         let mut store = Store::new(
@@ -187,12 +193,18 @@ impl CgiHandler {
                     Some(f)
                 }
             };
-            *fault_cell.lock().unwrap_or_else(|p| p.into_inner()) = failed;
-            // Outbound requests the program left open are reported before it goes.
+            // Outbound requests the program closed are reported as its own; those still
+            // open are cancelled by its end, reported before it goes, and counted in
+            // one line (`RunEnd`).
             store.data_mut().abi.settle_closed().await;
+            events.end_run(super::open_cause(failed.as_ref()));
+            let before = reported.load(Ordering::SeqCst);
+            *fault_cell.lock().unwrap_or_else(|p| p.into_inner()) = failed;
             store.data_mut().abi.shutdown().await;
             // Only now does stdout close: the reader finds the fault recorded.
             drop(store);
+            reporter.wait_reported(OPEN_OUTBOUND_REPORT_MAX).await;
+            events.report_left_open(reported.load(Ordering::SeqCst) - before);
         });
         let mut task = AbortOnDrop(Some(task));
 

@@ -5,6 +5,7 @@
 
 use super::Shared;
 use super::body::Exchange;
+use super::limits::OPEN_OUTBOUND_REPORT_MAX;
 use super::request::{Fault, HandlerResponse};
 use crate::component::ComponentState;
 use crate::engine::deadline_ticks;
@@ -12,6 +13,7 @@ use crate::run::{component_linker, component_store, link_error, store_limits};
 use crate::{Error, ErrorKind};
 use http::StatusCode;
 use http_body_util::BodyExt;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedSemaphorePermit;
 use wasmgate_policy::format_size;
@@ -56,7 +58,11 @@ impl ComponentHandler {
         let hub = shared
             .hub
             .for_incoming(x.record.label(), x.outbound.clone());
+        // Kept to report the outbound requests the handler leaves open (see the task).
+        let events = hub.clone();
         let client = shared.outbound.for_request(hub);
+        let reporter = client.clone();
+        let reported = x.outbound.clone();
         let (builder, _) = crate::wasi::builder(&shared.guest)
             .map_err(|e| Fault::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         let timeout = shared.limits.request_timeout;
@@ -109,10 +115,17 @@ impl ComponentHandler {
                 }
                 *late_cell.lock().unwrap_or_else(|p| p.into_inner()) = Some(f.cause.clone());
             }
+            // Outbound requests still open go with the store: in flight, the handler's
+            // end cancelled them; with an unread body, it closed them. Those reported
+            // from here on were open, and one line (`RunEnd`) says how many.
+            events.end_run(super::open_cause(fault.as_ref()));
+            let before = reported.load(Ordering::SeqCst);
             *early_cell.lock().unwrap_or_else(|p| p.into_inner()) = fault;
             // Only now does the store go, and with it the response sender: whoever
             // waits on it finds the fault already recorded.
             drop(store);
+            reporter.wait_reported(OPEN_OUTBOUND_REPORT_MAX).await;
+            events.report_left_open(reported.load(Ordering::SeqCst) - before);
         });
         // If the client goes away before the head (this future is dropped), the
         // instance goes with it.
@@ -126,7 +139,11 @@ impl ComponentHandler {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 format!("the handler answered with the error code {code:?} instead of a response"),
             )),
-            Err(_) => Err(early
+            // The store is gone, so the task is only reporting what the handler left
+            // open: let it finish.
+            Err(_) => Err({
+                let _ = task.detach();
+                early
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .take()
@@ -135,7 +152,8 @@ impl ComponentHandler {
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "the handler returned without sending a response (it never called response-outparam.set)",
                     )
-                })),
+                })
+            }),
         }
     }
 }

@@ -25,6 +25,13 @@ pub const CONCURRENCY_WAIT: Duration = Duration::from_millis(100);
 /// can say; the overload is usually gone in a fraction of that.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
+/// Longest a finished handler waits for the outbound requests it left open (e.g. a
+/// response body it never read) to be reported as cancelled, so the one summary line
+/// counts them all. 2 s, as `run` waits at its end: they are dropped with the handler's
+/// store, and their events arrive within milliseconds unless the machine is stalled.
+/// Only a handler that left requests open waits at all.
+pub(crate) const OPEN_OUTBOUND_REPORT_MAX: Duration = Duration::from_secs(2);
+
 /// Largest incoming request body. 10 MiB: API payloads and form posts fit; larger
 /// uploads are something an operator opts into, since the handler's memory has to
 /// hold what it reads. A `content-length` over it gets 413 before any guest runs.

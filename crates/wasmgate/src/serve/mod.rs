@@ -236,6 +236,17 @@ async fn bind(addr: SocketAddr, flag: &str) -> Result<TcpListener, Error> {
     })
 }
 
+/// Why the outbound requests a handler left open were cancelled: its request timeout
+/// (the 504 fault), or else its end (returned, exited or trapped).
+pub(crate) fn open_cause(fault: Option<&request::Fault>) -> crate::events::Cancellation {
+    match fault {
+        Some(f) if f.status == http::StatusCode::GATEWAY_TIMEOUT => {
+            crate::events::Cancellation::TimedOut
+        }
+        _ => crate::events::Cancellation::GuestExited,
+    }
+}
+
 /// Formats a duration for messages (`30s`, `250ms`).
 pub(crate) fn fmt_duration(d: Duration) -> String {
     wasmgate_policy::format_duration(d)

@@ -1,8 +1,8 @@
 //! A handler's outbound requests: the same policy, events and audit fields as `run`,
 //! each naming the incoming request it belongs to.
 
-use crate::support::{Running, get, policy, probe};
-use wasmgate::{Decision, ServeConfig};
+use crate::support::{Running, get, policy, probe, wait_until};
+use wasmgate::{Cancellation, Decision, ServeConfig};
 use wasmgate_test_support::TestServer;
 
 #[test]
@@ -102,4 +102,83 @@ fn handlers_share_kept_alive_outbound_connections() {
     let events = server.events();
     assert_eq!(events.len(), 20, "{events:?}");
     assert!(events.iter().all(|e| e.status == Some(200)));
+}
+
+#[test]
+fn requests_a_handler_leaves_open_are_cancelled_and_counted_once() {
+    // `/fetch-open` gets a response head and returns without reading or dropping the
+    // body; `/fetch` reads its body to the end.
+    let upstream = TestServer::http();
+    let server = Running::start(probe(), policy(&[&upstream.base()]), ServeConfig::default());
+    let closed = get(
+        server.addr,
+        &format!("/fetch?url={}", upstream.url("/hello")),
+    );
+    assert_eq!(closed.status, 200, "{closed:?}");
+    let open = get(
+        server.addr,
+        &format!("/fetch-open?url={}", upstream.url("/hello")),
+    );
+    assert_eq!(open.status, 200, "{open:?}");
+    assert_eq!(open.body, "left open: 200");
+
+    // One summary for the handler that left one open, naming its incoming request.
+    let ends = wait_until("the run end", || {
+        let ends = server.run_ends();
+        (!ends.is_empty()).then_some(ends)
+    });
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert_eq!(ends[0].incoming.as_deref(), Some("GET /fetch-open #2"));
+    assert_eq!(ends[0].cause, Cancellation::GuestExited);
+    assert_eq!(ends[0].cancelled, 1);
+
+    // Its own record was written when the handler's end closed it: status 200, no
+    // byte of the body read; the body the handler did read is on record in full.
+    let events = server.events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    let left = events
+        .iter()
+        .find(|e| e.incoming.as_deref() == Some("GET /fetch-open #2"))
+        .expect("an event for the open request");
+    assert_eq!((left.status, left.bytes_in), (Some(200), 0), "{left:?}");
+    let read = events
+        .iter()
+        .find(|e| e.incoming.as_deref() == Some("GET /fetch #1"))
+        .expect("an event for the read request");
+    assert!(read.error.is_none() && read.bytes_in > 0, "{read:?}");
+
+    // The server is unaffected: the next handler that reads its body leaves nothing.
+    let again = get(
+        server.addr,
+        &format!("/fetch?url={}", upstream.url("/hello")),
+    );
+    assert_eq!(again.status, 200, "{again:?}");
+    server.access.wait_for(3);
+    assert_eq!(server.run_ends().len(), 1, "{:?}", server.run_ends());
+}
+
+#[test]
+fn a_request_in_flight_at_the_request_timeout_is_counted_as_cut_by_it() {
+    // The handler waits on an upstream that answers after 30 s; the 500 ms request
+    // timeout ends it (504) with the outbound request still in flight.
+    let upstream = TestServer::http();
+    let mut config = ServeConfig::default();
+    config.limits.request_timeout = std::time::Duration::from_millis(500);
+    let server = Running::start(probe(), policy(&[&upstream.base()]), config);
+    let a = get(
+        server.addr,
+        &format!("/fetch?url={}", upstream.url("/slow/30000")),
+    );
+    assert_eq!(a.status, 504, "{a:?}");
+    let ends = wait_until("the run end", || {
+        let ends = server.run_ends();
+        (!ends.is_empty()).then_some(ends)
+    });
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert_eq!(ends[0].incoming.as_deref(), Some("GET /fetch #1"));
+    assert_eq!(ends[0].cause, Cancellation::TimedOut);
+    assert_eq!(ends[0].cancelled, 1);
+    let events = server.events();
+    let err = events[0].error.as_ref().expect("cancelled");
+    assert_eq!(err.cancellation(), Some(Cancellation::TimedOut), "{err}");
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use wasmgate::serve::{AccessRecord, AccessSink};
-use wasmgate::{EventSink, RequestEvent, Runner, ServeConfig, Server};
+use wasmgate::{EventSink, RequestEvent, RunEnd, Runner, ServeConfig, Server};
 use wasmgate_policy::{AllowRule, Limits, Policy, parse_cidr};
 
 /// Every wait in these tests is bounded by this.
@@ -50,12 +50,17 @@ pub fn probe() -> PathBuf {
         .clone()
 }
 
+/// Outbound events, and the run ends (requests a handler left open) in the second field.
 #[derive(Default)]
-pub struct Events(pub Mutex<Vec<RequestEvent>>);
+pub struct Events(pub Mutex<Vec<RequestEvent>>, pub Mutex<Vec<RunEnd>>);
 
 impl EventSink for Events {
     fn on_request(&self, event: &RequestEvent) {
         self.0.lock().unwrap().push(event.clone());
+    }
+
+    fn on_run_end(&self, end: &RunEnd) {
+        self.1.lock().unwrap().push(end.clone());
     }
 }
 
@@ -191,6 +196,11 @@ impl Running {
     /// Outbound events so far.
     pub fn events(&self) -> Vec<RequestEvent> {
         self.events.0.lock().unwrap().clone()
+    }
+
+    /// Run ends so far: one per handler that left outbound requests open.
+    pub fn run_ends(&self) -> Vec<RunEnd> {
+        self.events.1.lock().unwrap().clone()
     }
 }
 
