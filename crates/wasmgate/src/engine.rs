@@ -17,9 +17,52 @@ pub(crate) const NO_DEADLINE: u64 = u64::MAX / 4;
 /// Environment variable that turns on Wasmtime's perf map (see `new_engine`).
 pub const PERFMAP_ENV: &str = "WASMGATE_PERFMAP";
 
-/// Builds the engine every guest of a [`crate::Runner`] runs on.
+/// How many instances a pooled engine (`serve`) keeps slots for, and how large their
+/// memories may grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolingSize {
+    /// Guest instances alive at once: `serve`'s `--max-concurrent-handlers`.
+    pub instances: u32,
+    /// Largest linear memory of one instance: `--max-memory`.
+    pub max_memory: u64,
+}
+
+/// Core instances a pooled engine reserves per handler instance. A wasi:http component
+/// built by today's toolchains instantiates a handful (the program, wasi-libc's shims,
+/// adapter fix-ups); 16 leaves room for larger ones. Only address space is reserved
+/// for them (about 1 MiB of VM context each), no memory until used.
+const CORE_INSTANCES_PER_HANDLER: u32 = 16;
+/// Linear memories per handler instance: a program's own and one an adapter may add.
+/// Each slot is address space of `--max-memory` plus guard, committed only as used.
+const MEMORIES_PER_HANDLER: u32 = 2;
+/// Tables per handler instance (the program's function table and shims' own).
+const TABLES_PER_HANDLER: u32 = 8;
+
+/// Builds the engine every guest of a [`crate::Runner`] runs on (unit tests use it;
+/// runners go through [`new_engine_with`]).
+#[cfg(test)]
 pub(crate) fn new_engine() -> Result<Engine, Error> {
+    new_engine_with(None)
+}
+
+/// [`new_engine`], with Wasmtime's pooling allocator sized for `pooling` when given:
+/// for a server that instantiates per request, it reuses pre-reserved slots instead of
+/// mapping and unmapping memories, tables and stacks for every instance.
+pub(crate) fn new_engine_with(pooling: Option<PoolingSize>) -> Result<Engine, Error> {
     let mut config = Config::new();
+    if let Some(p) = pooling {
+        let mut pool = wasmtime::PoolingAllocationConfig::new();
+        let n = p.instances.max(1);
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_HANDLER))
+            .total_memories(n.saturating_mul(MEMORIES_PER_HANDLER))
+            .total_tables(n.saturating_mul(TABLES_PER_HANDLER))
+            // One fiber stack per handler's store call at a time.
+            .total_stacks(n)
+            .total_gc_heaps(n)
+            .max_memory_size(usize::try_from(p.max_memory).unwrap_or(usize::MAX));
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    }
     config.wasm_component_model(true);
     // Interrupts guests that spin without calling the host; see `EpochTicker`.
     config.epoch_interruption(true);

@@ -41,6 +41,7 @@ mod wasi;
 pub use cache::{
     CacheEntry, CacheOutcome, DEFAULT_CACHE_MAX_SIZE, cache_entries, clear_cache, default_cache_dir,
 };
+pub use engine::PoolingSize;
 pub use error::{Error, ErrorKind};
 pub use events::{Cancellation, Decision, EventSink, JsonlAuditLog, Origin, RequestEvent, RunEnd};
 pub use kind::{WasmKind, detect};

@@ -66,6 +66,7 @@ pub struct RunnerBuilder {
     cache_max_size: u64,
     slow_compile: Option<SlowCompileNotice>,
     tape: crate::record::Tape,
+    pooling: Option<crate::engine::PoolingSize>,
 }
 
 impl Runner {
@@ -82,6 +83,7 @@ impl Runner {
             cache_max_size: crate::cache::DEFAULT_CACHE_MAX_SIZE,
             slow_compile: None,
             tape: crate::record::Tape::default(),
+            pooling: None,
         }
     }
 
@@ -342,6 +344,13 @@ impl RunnerBuilder {
         self.tape.replay = Some(Arc::new(replay));
         self
     }
+    /// Uses Wasmtime's pooling allocator with slots for `size.instances` instances at
+    /// once (see [`crate::serve`]): for a server instantiating per request. A runner for
+    /// single runs does better without (no up-front reservation).
+    pub fn pooling(mut self, size: crate::engine::PoolingSize) -> Self {
+        self.pooling = Some(size);
+        self
+    }
     /// Validates everything and sets up the engine.
     pub fn build(self) -> Result<Runner, Error> {
         let tls = TlsConfig::from_settings(&TlsSettings {
@@ -349,7 +358,7 @@ impl RunnerBuilder {
             ca_system: self.ca_system,
             entries: self.tls_entries,
         })?;
-        let engine = crate::engine::new_engine()?;
+        let engine = crate::engine::new_engine_with(self.pooling)?;
         let ticker = EpochTicker::start(&engine);
         Ok(Runner {
             engine,
