@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use std::sync::atomic::Ordering;
 use wasmgate::{Decision, Origin};
-use wasmgate_test_support::{TestProxy, TestServer};
 use wasmgate_test_support::rust_guest::rust_guest;
+use wasmgate_test_support::{TestProxy, TestServer};
 
 const P1: &str = "wasm32-wasip1";
 const P2: &str = "wasm32-wasip2";
@@ -226,7 +226,10 @@ async fn a_proxy_asking_for_credentials_is_an_error_naming_the_fix(target: &'sta
     }
     assert_eq!(server.stats().requests.load(Ordering::SeqCst), 0);
     let err = ran.events[0].error.as_ref().unwrap();
-    assert_eq!(err.proxy_failure(), Some(wasmgate::ProxyFailure::AuthRequired));
+    assert_eq!(
+        err.proxy_failure(),
+        Some(wasmgate::ProxyFailure::AuthRequired)
+    );
 }
 
 async fn an_injected_header_replaces_the_guests(target: &'static str) {
@@ -244,7 +247,10 @@ async fn an_injected_header_replaces_the_guests(target: &'static str) {
         .await;
     ran.ok().has_line("status: 200");
     let sent: Vec<&str> = ran.body().lines().collect();
-    assert!(sent.contains(&format!("x-from-guest: {SECRET}").as_str()), "{sent:?}");
+    assert!(
+        sent.contains(&format!("x-from-guest: {SECRET}").as_str()),
+        "{sent:?}"
+    );
     assert!(!sent.contains(&"x-from-guest: 42"), "{sent:?}");
     let e = &ran.events[0];
     assert_eq!(e.replaced, ["x-from-guest"]);
