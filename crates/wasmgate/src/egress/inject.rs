@@ -287,7 +287,7 @@ mod tests {
             .unwrap_err();
         assert!(!e.to_string().contains("tok-123"), "{e}");
         assert!(e.to_string().contains("line break"), "{e}");
-        let e = Injection::with_env("nope://a", [("x-k", "v")], env).unwrap_err();
+        let e = Injection::with_env("no scheme here", [("x-k", "v")], env).unwrap_err();
         assert!(e.to_string().contains("invalid inject rule"), "{e}");
     }
 }
