@@ -171,9 +171,10 @@ fn expand(template: &str, env: &impl Fn(&str) -> Option<String>) -> Result<Strin
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
-            return Err(format!(
-                "unclosed `${{` in its value template; expected ${{env:NAME}} or ${{file:PATH}}"
-            ));
+            return Err(
+                "unclosed `${` in its value template; expected ${env:NAME} or ${file:PATH}"
+                    .to_string(),
+            );
         };
         let reference = &after[..end];
         let text = match reference.split_once(':') {
@@ -244,7 +245,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-api-key", HeaderValue::from_static("guest's"));
         let t = RequestTarget::parse("GET", "https://api.example.com/v1").unwrap();
-        let applied = apply(&[inj.clone()], &t, &mut headers);
+        let applied = apply(std::slice::from_ref(&inj), &t, &mut headers);
         assert_eq!(headers["authorization"], "Bearer tok-123");
         assert_eq!(headers["x-api-key"], "k-456");
         assert_eq!(applied.injected, ["authorization", "x-api-key"]);
