@@ -201,6 +201,13 @@ fn read_secret_file(path: &Path) -> Result<String, String> {
     use std::io::Read;
     let shown = path.display();
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    // A FIFO or device (`/dev/stdin`) could block start-up or never end.
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    if !regular {
+        return Err(format!(
+            "cannot read {shown}: it is not a regular file; expected a file holding just the secret"
+        ));
+    }
     let mut text = String::new();
     file.take(MAX_SECRET_FILE + 1)
         .read_to_string(&mut text)
@@ -271,6 +278,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("/nonexistent/secret"), "{e}");
+        let e = Injection::with_env(
+            "https://a.example",
+            [("authorization", "${file:/dev/null}")],
+            env,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("/dev/null: it is not a regular file"),
+            "{e}"
+        );
         for bad in ["${env:API_TOKEN", "${vault:x}", "${env:}"] {
             let e = Injection::with_env("https://a.example", [("authorization", bad)], env)
                 .unwrap_err();
