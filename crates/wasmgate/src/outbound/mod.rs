@@ -296,16 +296,9 @@ impl OutboundClient {
         // Injected only now, after the policy allowed the request: recorders that keep
         // the guest's own headers (taken at `send()` entry) never hold a secret, and a
         // denied request never carries one.
-        if !inner.egress.injections.is_empty() {
-            let applied =
-                crate::egress::apply(&inner.egress.injections, &target, &mut parts.headers);
-            record.event.injected = applied.injected;
-            record.event.replaced = applied.replaced;
-        }
-        let route = inner.egress.proxy.as_ref().and_then(|p| p.route(&target));
-        if let Some(r) = &route {
-            record.event.proxy = Some(r.authority.to_string());
-        }
+        inner
+            .egress
+            .inject(&target, &mut parts.headers, &mut record.event);
 
         if let Some(len) = content_length(&parts.headers)
             && len > limits.max_request_body
@@ -353,8 +346,11 @@ impl OutboundClient {
                     authority,
                     upload,
                     first_body,
-                    proxy: route,
+                    proxy: inner.egress.route(&target),
                 };
+                if let Some(route) = &out.proxy {
+                    record.event.proxy = Some(route.authority.to_string());
+                }
                 self.network(
                     out,
                     &target,
