@@ -42,6 +42,15 @@ pub(crate) struct ConfigFile {
     /// Per-request limits.
     #[serde(default)]
     pub(crate) limits: LimitsSection,
+    /// HTTP proxy URL, same as `--proxy`.
+    pub(crate) proxy: Option<String>,
+    /// Hosts that bypass the proxy, same as `--no-proxy`.
+    pub(crate) no_proxy: Option<String>,
+    /// Read HTTPS_PROXY/HTTP_PROXY/NO_PROXY, same as `--proxy-from-env`.
+    pub(crate) proxy_from_env: Option<bool>,
+    /// `[[inject]]` tables: headers added to matching requests (docs/egress.md).
+    #[serde(default)]
+    pub(crate) inject: Vec<InjectSection>,
     /// `wasmgate serve` settings (ignored by `run`).
     #[serde(default)]
     pub(crate) serve: ServeSection,
@@ -86,6 +95,14 @@ pub(crate) struct ServeSection {
     pub(crate) max_header_size: Option<String>,
     pub(crate) shutdown_timeout: Option<String>,
     pub(crate) access_log: Option<PathBuf>,
+}
+
+/// `[[inject]]`: `rule = "…"` and `headers = { name = "value template" }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InjectSection {
+    pub(crate) rule: String,
+    pub(crate) headers: BTreeMap<String, String>,
 }
 
 /// `[limits]`: names match the flags without `--`, with underscores.
@@ -142,6 +159,11 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<ConfigFile, String> {
             *path = base.join(&*path);
         }
     }
+    for section in &mut file.inject {
+        for value in section.headers.values_mut() {
+            *value = relative_secret_files(value, base);
+        }
+    }
     for dir in &mut file.dirs {
         let (host, guest) = match dir.split_once("::") {
             Some((h, g)) => (h.to_string(), Some(g.to_string())),
@@ -154,6 +176,27 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<ConfigFile, String> {
         }
     }
     Ok(file)
+}
+
+/// `template` with each relative `${file:PATH}` made relative to `base`, as every other
+/// path in the file is.
+fn relative_secret_files(template: &str, base: &Path) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(at) = rest.find("${file:") {
+        let (before, after) = rest.split_at(at + "${file:".len());
+        out.push_str(before);
+        let end = after.find('}').unwrap_or(after.len());
+        let path = Path::new(&after[..end]);
+        if path.is_relative() && !path.as_os_str().is_empty() {
+            out.push_str(&base.join(path).display().to_string());
+        } else {
+            out.push_str(&after[..end]);
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The config file at `path`, or an empty one when there is none (`--config` not given).
@@ -202,6 +245,12 @@ dirs = ["data::/data"]
 timeout = "30s"
 max_memory = "256MiB"
 audit_log = "audit.jsonl"
+proxy = "http://proxy.example:3128"
+no_proxy = "internal.example, 10.0.0.0/8"
+proxy_from_env = false
+[[inject]]
+rule = "https://api.example.com"
+headers = { authorization = "Bearer ${env:API_TOKEN}", x-api-key = "${file:secrets/key}" }
 [limits]
 connect_timeout = "2s"
 first_byte_timeout = "5s"
@@ -252,6 +301,16 @@ client_key = "client.key"
         assert_eq!(c.tls[0].hosts.len(), 2);
         assert!(c.tls[0].client_key.as_ref().unwrap().is_absolute());
         assert!(c.tls[0].ca_certs[0].is_absolute());
+        assert_eq!(c.proxy.as_deref(), Some("http://proxy.example:3128"));
+        assert_eq!(
+            c.inject[0].headers["authorization"],
+            "Bearer ${env:API_TOKEN}"
+        );
+        let key = &c.inject[0].headers["x-api-key"];
+        assert!(
+            key.starts_with("${file:/") && key.ends_with("secrets/key}"),
+            "a relative secret file is relative to the config file: {key}"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ impl EventSink for StderrReporter {
             (Some(err), false) => format!("wasmgate: {err}"),
             (Some(err), true) => format!("wasmgate: {}", with_details(&err.to_string(), e)),
             (None, true) => format!(
-                "wasmgate: {} {} {} -> {}, {} B in, {} B out, {} ms{}",
+                "wasmgate: {} {} {} -> {}, {} B in, {} B out, {} ms{}{}",
                 e.decision,
                 e.method,
                 e.url,
@@ -31,7 +31,8 @@ impl EventSink for StderrReporter {
                 e.rule
                     .as_ref()
                     .map(|r| format!(" (rule {r})"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                egress_details(e)
             ),
             (None, false) => return,
         };
@@ -45,6 +46,26 @@ impl EventSink for StderrReporter {
 
     fn on_run_end(&self, end: &RunEnd) {
         write_line(&run_end_line(end));
+    }
+}
+
+/// ` (via proxy P, injected authorization, replacing the guest's x-api-key)`: header
+/// names only, never values.
+fn egress_details(e: &RequestEvent) -> String {
+    let mut parts = Vec::new();
+    if let Some(proxy) = &e.proxy {
+        parts.push(format!("via proxy {proxy}"));
+    }
+    if !e.injected.is_empty() {
+        parts.push(format!("injected {}", e.injected.join(", ")));
+    }
+    if !e.replaced.is_empty() {
+        parts.push(format!("replacing the guest's {}", e.replaced.join(", ")));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
     }
 }
 
@@ -100,6 +121,9 @@ fn with_details(message: &str, e: &RequestEvent) -> String {
     if let Some(status) = e.status {
         details.push(format!("status {status}"));
     }
+    if let Some(proxy) = &e.proxy {
+        details.push(format!("via proxy {proxy}"));
+    }
     details.push(format!("{} ms", e.duration.as_millis()));
     let details = format!(" ({})", details.join(", "));
     let (body, fix) = split_fix(message);
@@ -148,6 +172,9 @@ mod tests {
             duration: Duration::from_millis(7),
             error: None,
             incoming: None,
+            proxy: None,
+            injected: Vec::new(),
+            replaced: Vec::new(),
         }
     }
 

@@ -11,6 +11,8 @@ mod support;
 mod config_file;
 #[path = "cli/denials.rs"]
 mod denials;
+#[path = "cli/egress.rs"]
+mod egress;
 #[path = "cli/exit_codes.rs"]
 mod exit_codes;
 #[path = "cli/https.rs"]

@@ -451,3 +451,47 @@ fn a_handler_that_leaves_an_outbound_request_open_gets_one_summary_line() {
         "one line, not one per request:\n{stderr}"
     );
 }
+
+#[test]
+fn every_incoming_request_goes_through_the_proxy_with_the_injected_header() {
+    const SECRET: &str = "serve-secret-4242";
+    let upstream = TestServer::http();
+    let proxy = wasmgate_test_support::TestProxy::open();
+    let dir = TempDir::new();
+    let secret = dir.write("key", format!("{SECRET}\n"));
+    let inject = format!(
+        "{} x-api-key: ${{file:{}}}",
+        upstream.base(),
+        secret.display()
+    );
+    let probe = probe();
+    let mut served = Served::start(&[
+        "-v",
+        "--allow",
+        &upstream.base(),
+        "--proxy",
+        &proxy.url(),
+        "--inject",
+        &inject,
+        probe.to_str().unwrap(),
+    ]);
+    let addr = served.addr;
+    // Two incoming requests: each handler's client shares the pool and the settings.
+    for _ in 0..2 {
+        let (status, body) = get(addr, &format!("/fetch?url={}", upstream.url("/headers")));
+        assert_eq!(status, 200, "{body}");
+        // The upstream echoes the request headers it received.
+        assert!(body.contains(&format!("x-api-key: {SECRET}")), "{body}");
+    }
+    let seen = proxy.seen();
+    assert_eq!(seen[0].line, format!("GET {}", upstream.url("/headers")));
+    served.wait_stderr("wasmgate: [GET /fetch #2] allowed GET ");
+    let stderr = served.stderr();
+    assert!(
+        stderr.contains(&format!("(via proxy {}, injected x-api-key)", proxy.addr())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET), "{stderr}");
+    served.signal("TERM");
+    assert_eq!(served.wait_exit(), Some(0));
+}

@@ -6,6 +6,7 @@ pub mod go;
 mod guests;
 mod har;
 pub mod pki;
+mod proxy;
 pub mod rust_guest;
 mod server;
 pub mod tinygo;
@@ -13,6 +14,7 @@ mod tls;
 
 pub use guests::{Guest, guest};
 pub use har::check_har;
+pub use proxy::{ProxiedRequest, TestProxy, basic};
 pub use server::{JSON_DOCUMENT, ServerStats, TestServer};
 pub use tls::TestCa;
 

@@ -11,7 +11,7 @@ pub(crate) use handle::shadow_handle;
 use crate::events::Origin;
 use crate::outbound::{
     GuestTimeouts, LimitHit, OutboundBody, OutboundClient, OutboundError, OutboundErrorKind,
-    OutboundRequest, TlsFailure,
+    OutboundRequest, ProxyFailure, TlsFailure,
 };
 use http_body_util::BodyExt;
 use wasmgate_policy::Limit;
@@ -179,5 +179,10 @@ pub(crate) fn to_wasi_error(e: &OutboundError) -> HttpError {
         OutboundErrorKind::Cancelled => HttpError::InternalError(Some(e.to_string())),
         // No code fits a replay without the request; the text names it and the fix.
         OutboundErrorKind::NotRecorded => HttpError::InternalError(Some(e.to_string())),
+        // The proxy stands in for the destination: it was unreachable or refused us.
+        OutboundErrorKind::Proxy => match e.proxy_failure() {
+            Some(ProxyFailure::Protocol) => HttpError::HttpProtocolError,
+            _ => HttpError::ConnectionRefused,
+        },
     }
 }

@@ -73,6 +73,12 @@ pub struct RequestEvent {
     /// Under `serve`: the incoming request whose handler issued it, as
     /// `METHOD PATH #N` (N counts the server's incoming requests from 1). `None` under `run`.
     pub incoming: Option<String>,
+    /// The HTTP proxy it went through, as `host:port` (never its credentials).
+    pub proxy: Option<String>,
+    /// Names of the headers the host injected (docs/egress.md); never their values.
+    pub injected: Vec<String>,
+    /// Those of [`injected`](Self::injected) that replaced a header the guest had set.
+    pub replaced: Vec<String>,
 }
 
 impl RequestEvent {
@@ -93,6 +99,9 @@ impl RequestEvent {
             duration: Duration::ZERO,
             error: None,
             incoming: None,
+            proxy: None,
+            injected: Vec::new(),
+            replaced: Vec::new(),
         }
     }
 
@@ -119,6 +128,9 @@ impl RequestEvent {
             "error": self.error.as_ref().map(|e| e.to_string()),
             "error_kind": self.error.as_ref().map(|e| e.kind().as_str()),
             "incoming": self.incoming,
+            "proxy": self.proxy,
+            "injected": self.injected,
+            "replaced": self.replaced,
         })
     }
 }
@@ -339,6 +351,9 @@ mod tests {
             duration: Duration::from_micros(1234),
             error: None,
             incoming: None,
+            proxy: None,
+            injected: Vec::new(),
+            replaced: Vec::new(),
         }
     }
 

@@ -26,6 +26,7 @@
 pub mod abi;
 mod cache;
 mod component;
+pub mod egress;
 mod engine;
 mod error;
 pub mod events;
@@ -41,13 +42,14 @@ mod wasi;
 pub use cache::{
     CacheEntry, CacheOutcome, DEFAULT_CACHE_MAX_SIZE, cache_entries, clear_cache, default_cache_dir,
 };
+pub use egress::{Injection, ProxyConfig};
 pub use engine::PoolingSize;
 pub use error::{Error, ErrorKind};
 pub use events::{Cancellation, Decision, EventSink, JsonlAuditLog, Origin, RequestEvent, RunEnd};
 pub use kind::{WasmKind, detect};
 pub use outbound::{
-    GuestTimeouts, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, Resolve,
-    ResolveFuture, StaticResolver, SystemResolver,
+    GuestTimeouts, OutboundClient, OutboundError, OutboundErrorKind, OutboundRequest, ProxyFailure,
+    Resolve, ResolveFuture, StaticResolver, SystemResolver,
 };
 pub use record::{DEFAULT_RECORD_MAX_BODY, RecordOptions, Recorder, Replay, ReplayMissing};
 pub use run::{RunOutcome, Runner, RunnerBuilder, SLOW_COMPILE_AFTER, SlowCompileNotice};

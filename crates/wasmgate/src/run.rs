@@ -45,6 +45,7 @@ pub struct Runner {
     cache: Option<ModuleCache>,
     slow_compile: Option<SlowCompileNotice>,
     tape: crate::record::Tape,
+    egress: Arc<crate::egress::Egress>,
 }
 
 /// Called with the guest's name when compiling it takes longer than
@@ -67,6 +68,7 @@ pub struct RunnerBuilder {
     slow_compile: Option<SlowCompileNotice>,
     tape: crate::record::Tape,
     pooling: Option<crate::engine::PoolingSize>,
+    egress: crate::egress::Egress,
 }
 
 impl Runner {
@@ -84,6 +86,7 @@ impl Runner {
             slow_compile: None,
             tape: crate::record::Tape::default(),
             pooling: None,
+            egress: Default::default(),
         }
     }
 
@@ -105,10 +108,11 @@ impl Runner {
     /// An outbound client under this runner's policy, resolver and TLS roots that
     /// reports to `events` (one per run, or per incoming request under `serve`).
     pub(crate) fn client(&self, events: EventHub) -> OutboundClient {
-        OutboundClient::with_tape(
+        OutboundClient::with_settings(
             self.policy.clone(),
             self.resolver.clone(),
             self.tls.clone(),
+            self.egress.clone(),
             events,
             self.tape.clone(),
         )
@@ -327,6 +331,17 @@ impl RunnerBuilder {
         self.cache_max_size = bytes;
         self
     }
+    /// Sends requests through an HTTP proxy (default: direct). See docs/egress.md.
+    pub fn proxy(mut self, proxy: crate::egress::ProxyConfig) -> Self {
+        self.egress.proxy = Some(proxy);
+        self
+    }
+    /// Adds headers to the allowed requests its rule matches; the guest never sees
+    /// their values. An earlier injection's header wins over a later one's.
+    pub fn inject(mut self, injection: crate::egress::Injection) -> Self {
+        self.egress.injections.push(injection);
+        self
+    }
     /// Calls `notice` when compiling a guest takes longer than [`SLOW_COMPILE_AFTER`].
     pub fn on_slow_compile(mut self, notice: SlowCompileNotice) -> Self {
         self.slow_compile = Some(notice);
@@ -372,6 +387,7 @@ impl RunnerBuilder {
                 .map(|dir| ModuleCache::new(dir, self.cache_max_size)),
             slow_compile: self.slow_compile,
             tape: self.tape,
+            egress: Arc::new(self.egress),
         })
     }
 }

@@ -434,6 +434,7 @@ async fn clones_of_the_default_transport_go_through_wasmgate() {
     let ran = Run {
         rules: vec![server.url("/hello"), server.url("/echo")],
         max_memory: None,
+        egress: Egress::default(),
     }
     .go("httpclient", &["clones", &server.base(), &size.to_string()])
     .await;

@@ -8,8 +8,8 @@ mod common;
 use common::*;
 use std::sync::atomic::Ordering;
 use wasmgate::{Decision, Origin};
-use wasmgate_test_support::TestServer;
 use wasmgate_test_support::rust_guest::rust_guest;
+use wasmgate_test_support::{TestProxy, TestServer};
 
 const P1: &str = "wasm32-wasip1";
 const P2: &str = "wasm32-wasip2";
@@ -54,6 +54,9 @@ on_both_targets!(
     a_denied_request_is_a_typed_error_with_the_hosts_message,
     ten_requests_run_concurrently,
     the_example_works,
+    http_goes_through_the_proxy_in_absolute_form,
+    a_proxy_asking_for_credentials_is_an_error_naming_the_fix,
+    an_injected_header_replaces_the_guests,
 );
 
 /// The origin of events for a target's requests.
@@ -189,4 +192,67 @@ async fn ten_requests_run_concurrently(target: &'static str) {
         "10 concurrent requests of 200 ms took {elapsed} ms"
     );
     assert_eq!(ran.events.len(), 10);
+}
+
+async fn http_goes_through_the_proxy_in_absolute_form(target: &'static str) {
+    let server = TestServer::http();
+    let proxy = TestProxy::open();
+    let ran = Run::allow(server.base())
+        .proxy(wasmgate::ProxyConfig::new(&proxy.url()).unwrap())
+        .client(target, &["get", &server.url("/hello")])
+        .await;
+    ran.ok().has_line("status: 200");
+    assert_eq!(ran.body(), "hello from the test server");
+    let seen = proxy.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].line, format!("GET {}", server.url("/hello")));
+    assert_eq!(ran.events[0].proxy, Some(proxy.addr().to_string()));
+}
+
+async fn a_proxy_asking_for_credentials_is_an_error_naming_the_fix(target: &'static str) {
+    let server = TestServer::http();
+    let proxy = TestProxy::with_credentials("user", "pw");
+    let ran = Run::allow(server.base())
+        .proxy(wasmgate::ProxyConfig::new(&proxy.url()).unwrap())
+        .client(target, &["get", &server.url("/hello")])
+        .await;
+    ran.failed();
+    let line = ran.error_line();
+    assert!(line.starts_with("error: ConnectionRefused"), "{line}");
+    if target == P1 {
+        // The host's own message reaches a core guest.
+        assert!(line.contains("requires authentication (407)"), "{line}");
+        assert!(line.contains("--proxy http://USER:PASSWORD@"), "{line}");
+    }
+    assert_eq!(server.stats().requests.load(Ordering::SeqCst), 0);
+    let err = ran.events[0].error.as_ref().unwrap();
+    assert_eq!(
+        err.proxy_failure(),
+        Some(wasmgate::ProxyFailure::AuthRequired)
+    );
+}
+
+async fn an_injected_header_replaces_the_guests(target: &'static str) {
+    const SECRET: &str = "injected-secret-5678";
+    let server = TestServer::http();
+    let inject = wasmgate::Injection::with_env(
+        &server.base(),
+        [("x-from-guest", "${env:SECRET}")],
+        |name| (name == "SECRET").then(|| SECRET.to_string()),
+    )
+    .unwrap();
+    let ran = Run::allow(server.base())
+        .inject(inject)
+        .client(target, &["headers", &server.url("/headers")])
+        .await;
+    ran.ok().has_line("status: 200");
+    let sent: Vec<&str> = ran.body().lines().collect();
+    assert!(
+        sent.contains(&format!("x-from-guest: {SECRET}").as_str()),
+        "{sent:?}"
+    );
+    assert!(!sent.contains(&"x-from-guest: 42"), "{sent:?}");
+    let e = &ran.events[0];
+    assert_eq!(e.replaced, ["x-from-guest"]);
+    assert!(!e.to_json().to_string().contains(SECRET));
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod all {
+    mod egress;
     pub mod harness;
     mod http;
     mod limits;

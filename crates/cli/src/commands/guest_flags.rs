@@ -75,6 +75,8 @@ pub(crate) struct GuestFlags {
     cache_max_size: Option<String>,
     #[command(flatten)]
     tape: super::tape_flags::TapeFlags,
+    #[command(flatten)]
+    egress: super::egress_flags::EgressFlags,
 }
 
 /// The shared flags and the config file, validated.
@@ -90,6 +92,7 @@ pub(crate) struct GuestPlan {
     pub(crate) cache_max_size: u64,
     pub(crate) verbose: bool,
     pub(crate) tape: super::tape_flags::TapePlan,
+    pub(crate) egress: super::egress_flags::EgressPlan,
 }
 
 impl GuestFlags {
@@ -110,6 +113,7 @@ impl GuestFlags {
         let limits = limits(file, &self)?;
         let tape = self.tape.plan_with(&mut file.record, &mut file.replay)?;
         let tls = crate::tls::plan(file.ca_system, std::mem::take(&mut file.tls), self.tls)?;
+        let egress = self.egress.plan(file)?;
 
         let mut env: Vec<(String, String)> = std::mem::take(&mut file.env).into_iter().collect();
         for kv in &self.env {
@@ -160,6 +164,7 @@ impl GuestFlags {
             },
             verbose: self.verbose,
             tape,
+            egress,
         })
     }
 }
@@ -203,6 +208,7 @@ impl GuestPlan {
         for entry in std::mem::take(&mut self.tls.entries) {
             builder = builder.tls_entry(entry);
         }
+        builder = self.egress.apply(builder);
         let mut audit = None;
         if let Some(path) = &self.audit_log {
             let opened = std::fs::OpenOptions::new()

@@ -2,6 +2,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod doctor;
+pub(crate) mod egress_flags;
 pub(crate) mod guest_flags;
 pub(crate) mod run;
 pub(crate) mod serve;

@@ -154,6 +154,28 @@ where
     wasmgate_with_env(dir, &[], args)
 }
 
+/// Proxy variables of the host's environment, removed from every run so that a
+/// developer's or CI's proxy settings never change a test; tests set them with
+/// [`wasmgate_env`].
+const PROXY_VARS: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// [`wasmgate_with_env`] with text values.
+pub fn wasmgate_env<I, S>(dir: Option<&Path>, env: &[(&str, &str)], args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let env: Vec<(&str, &OsStr)> = env.iter().map(|(k, v)| (*k, OsStr::new(*v))).collect();
+    wasmgate_with_env(dir, &env, args)
+}
+
 /// Like [`wasmgate_in`], with environment variables `env` set for the process.
 pub fn wasmgate_with_env<I, S>(dir: Option<&Path>, env: &[(&str, &OsStr)], args: I) -> Run
 where
@@ -161,6 +183,9 @@ where
     S: AsRef<OsStr>,
 {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wasmgate"));
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
     cmd.envs(env.iter().copied());
     cmd.args(args)
         .stdin(Stdio::null())

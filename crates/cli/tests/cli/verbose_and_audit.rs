@@ -12,7 +12,7 @@ fn now_ms() -> u64 {
 }
 
 /// Keys every audit line has (absent values are null), per docs/audit-log.md.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 16] = [
     "time_unix_ms",
     "origin",
     "method",
@@ -26,6 +26,9 @@ const KEYS: [&str; 13] = [
     "duration_ms",
     "error",
     "error_kind",
+    "proxy",
+    "injected",
+    "replaced",
 ];
 
 /// Parses every line of the audit log; panics on a line that is not a JSON object

@@ -1,6 +1,6 @@
 //! Status codes, options and flags of the host ABI (docs/abi.md, "Status codes").
 
-use crate::outbound::{OutboundError, OutboundErrorKind, TlsFailure};
+use crate::outbound::{OutboundError, OutboundErrorKind, ProxyFailure, TlsFailure};
 use wasmgate_policy::Limit;
 
 pub(crate) const ERR_BAD_HANDLE: i32 = -1;
@@ -72,5 +72,10 @@ pub(crate) fn code_of(e: &OutboundError) -> i32 {
         OutboundErrorKind::TooManyRedirects => ERR_TOO_MANY_REDIRECTS,
         OutboundErrorKind::Cancelled => ERR_INTERNAL,
         OutboundErrorKind::NotRecorded => ERR_NOT_RECORDED,
+        // The proxy stands in for the destination: it was unreachable or refused us.
+        OutboundErrorKind::Proxy => match e.proxy_failure() {
+            Some(ProxyFailure::Protocol) => ERR_PROTOCOL,
+            _ => ERR_CONNECTION_REFUSED,
+        },
     }
 }

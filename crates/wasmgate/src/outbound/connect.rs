@@ -24,6 +24,8 @@ pub(crate) enum ConnectError {
     Refused(String),
     Tls(super::TlsFailure, String),
     Handshake(String),
+    /// Through a proxy: it refused or botched the tunnel.
+    Proxy(super::ProxyFailure, String),
 }
 
 /// Where a connection goes, and how many bytes of HTTP (after TLS) it has received so far:
@@ -47,9 +49,11 @@ impl Peer {
     }
 }
 
-/// Connects to the first of `addrs` that answers, then sets up TLS and HTTP.
+/// Connects to the first of `addrs` that answers, then (through a proxy) opens the
+/// tunnel, then sets up TLS and HTTP.
 pub(crate) async fn connect(
     addrs: &[SocketAddr],
+    tunnel: Option<&super::proxy::Tunnel<'_>>,
     tls: Option<(&TlsConfig, &Host, u16)>,
 ) -> Result<(Conn, Peer), ConnectError> {
     let mut last_err: Option<io::Error> = None;
@@ -63,7 +67,7 @@ pub(crate) async fn connect(
             Err(e) => last_err = Some(e),
         }
     }
-    let Some((stream, addr)) = stream else {
+    let Some((mut stream, addr)) = stream else {
         let e = last_err.map_or_else(|| "no address to connect to".to_string(), |e| e.to_string());
         return Err(ConnectError::Refused(format!(
             "cannot connect to {}: {e}",
@@ -72,6 +76,9 @@ pub(crate) async fn connect(
     };
     // Requests are small and latency-bound; Nagle's delay only hurts here.
     let _ = stream.set_nodelay(true);
+    if let Some(tunnel) = tunnel {
+        super::proxy::open_tunnel(&mut stream, tunnel).await?;
+    }
 
     let received = Arc::new(AtomicU64::new(0));
     let mut client_cert_asked = false;

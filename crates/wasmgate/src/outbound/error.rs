@@ -32,6 +32,9 @@ pub enum OutboundErrorKind {
     Cancelled,
     /// Replaying: the replay file has no entry (left) for this request.
     NotRecorded,
+    /// The HTTP proxy could not be reached, refused the tunnel or wants credentials
+    /// (see [`OutboundError::proxy_failure`]).
+    Proxy,
 }
 
 impl OutboundErrorKind {
@@ -49,6 +52,7 @@ impl OutboundErrorKind {
             Self::TooManyRedirects => "too-many-redirects",
             Self::Cancelled => "cancelled",
             Self::NotRecorded => "not-recorded",
+            Self::Proxy => "proxy",
         }
     }
 }
@@ -63,6 +67,20 @@ pub enum TlsFailure {
     /// The server refused the handshake with a TLS alert (its number, when it was
     /// read), e.g. for want of a client certificate (`certificate_required`, 116).
     Alert(Option<u8>),
+}
+
+/// Why a request through the HTTP proxy failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyFailure {
+    /// The proxy's name did not resolve or nothing answered at its address.
+    Unreachable,
+    /// The proxy answered `CONNECT` with this status (not 2xx, not 407).
+    Refused(u16),
+    /// The proxy answered 407: credentials missing or not accepted.
+    AuthRequired,
+    /// The proxy closed the connection or did not speak HTTP.
+    Protocol,
 }
 
 /// Which limit fired, with the configured value, so the message can name it and its flag.
@@ -107,6 +125,7 @@ enum Detail {
     Limit(LimitHit),
     Tls(TlsFailure, String),
     Cancelled(Cancellation),
+    Proxy(ProxyFailure, String),
     Message(String),
 }
 
@@ -145,6 +164,14 @@ impl OutboundError {
             method,
             url,
             Detail::Tls(failure, msg),
+        )
+    }
+    pub(crate) fn proxy(method: &str, url: &str, failure: ProxyFailure, msg: String) -> Self {
+        Self::new(
+            OutboundErrorKind::Proxy,
+            method,
+            url,
+            Detail::Proxy(failure, msg),
         )
     }
     pub(crate) fn cancelled(method: &str, url: &str, cause: Cancellation) -> Self {
@@ -212,6 +239,13 @@ impl OutboundError {
             _ => None,
         }
     }
+    /// Why the proxy failed, for [`OutboundErrorKind::Proxy`].
+    pub fn proxy_failure(&self) -> Option<ProxyFailure> {
+        match &self.detail {
+            Detail::Proxy(p, _) => Some(*p),
+            _ => None,
+        }
+    }
     /// Why it was cancelled, for [`OutboundErrorKind::Cancelled`].
     pub fn cancellation(&self) -> Option<Cancellation> {
         match &self.detail {
@@ -265,6 +299,7 @@ impl fmt::Display for OutboundError {
                 f,
                 "{m} {u} failed: cancelled by the guest before it completed"
             ),
+            Detail::Proxy(_, msg) => write!(f, "{m} {u} failed: {msg}"),
             // Nothing was sent: a refusal, worded like the policy's.
             Detail::Message(msg) if self.kind == OutboundErrorKind::InvalidRequest => {
                 write!(f, "denied {m} {u}: refused (invalid URL): {msg}")

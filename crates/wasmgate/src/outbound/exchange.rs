@@ -30,6 +30,7 @@ use super::error::{LimitHit, OutboundError, OutboundErrorKind};
 use super::pool::{self, Conn, PoolKey};
 use super::upload::Upload;
 use super::{GuestTimeouts, OutboundClient, Stage, hyper_error};
+use crate::egress::ProxyRoute;
 use std::time::Duration;
 use wasmgate_policy::{AllowRule, Limit, RequestTarget, Scheme};
 
@@ -51,6 +52,8 @@ pub(super) struct Exchange<'a> {
     /// same text again).
     pub(super) path: Option<http::uri::PathAndQuery>,
     pub(super) label: &'a RequestLabel,
+    /// The proxy this request goes through, if any.
+    pub(super) proxy: Option<&'a ProxyRoute>,
     pub(super) connect_timeout: Duration,
     pub(super) first_byte: Duration,
 }
@@ -66,6 +69,8 @@ pub(super) struct Outgoing {
     pub(super) upload: Upload,
     /// The body for the first attempt when replay already read part of it.
     pub(super) first_body: Option<HyperBody>,
+    /// The proxy it goes through, if any.
+    pub(super) proxy: Option<ProxyRoute>,
 }
 
 type Exchanged = (http::Response<hyper::body::Incoming>, Option<PoolReturn>);
@@ -92,6 +97,7 @@ impl OutboundClient {
             },
             authority: out.authority,
             rule: pool::RuleId::of(rule),
+            proxied: out.proxy.is_some(),
         };
         let first_byte = limits.effective_timeout(Limit::FirstByteTimeout, timeouts.first_byte);
         let exchange = Exchange {
@@ -105,10 +111,23 @@ impl OutboundClient {
             authority: &key.authority,
             path: out.path,
             label,
+            proxy: out.proxy.as_ref(),
             connect_timeout,
             first_byte,
         };
         let (response, pool_return) = self.exchange(exchange, record, stage).await?;
+        if let Some(route) = &out.proxy
+            && target.scheme == Scheme::Http
+            && response.status() == http::StatusCode::PROXY_AUTHENTICATION_REQUIRED
+        {
+            // Only a proxy answers 407; the guest gets the error that names the fix.
+            record.event.status = Some(407);
+            return Err(super::proxy::http_auth_required(
+                &label.method,
+                &label.url,
+                route,
+            ));
+        }
         Ok((response.map(Source::Net), pool_return))
     }
 
@@ -134,13 +153,27 @@ impl OutboundClient {
                     // Boxed: lookup and connect (TLS handshake included) are large futures
                     // that most requests, riding a pooled connection, never run; inline
                     // they would make every request's future that large to create and move.
-                    let addrs = Box::pin(self.allowed_addrs(
-                        ex.target,
-                        ex.rule,
-                        ex.label,
-                        ex.connect_timeout,
-                    ))
-                    .await?;
+                    let addrs = match ex.proxy {
+                        Some(route) => {
+                            Box::pin(self.proxy_addrs(
+                                ex.target,
+                                ex.rule,
+                                route,
+                                ex.label,
+                                ex.connect_timeout,
+                            ))
+                            .await?
+                        }
+                        None => {
+                            Box::pin(self.allowed_addrs(
+                                ex.target,
+                                ex.rule,
+                                ex.label,
+                                ex.connect_timeout,
+                            ))
+                            .await?
+                        }
+                    };
                     // Past the policy: from here a failure is an allowed request that failed.
                     *stage = Stage::Sending;
                     let dialled = std::time::Instant::now();
@@ -149,6 +182,7 @@ impl OutboundClient {
                         &addrs,
                         ex.label,
                         ex.key,
+                        ex.proxy,
                         ex.connect_timeout,
                     ))
                     .await?;
@@ -172,6 +206,7 @@ impl OutboundClient {
                 ex.authority,
                 ex.path.clone(),
                 h2,
+                ex.proxy,
             )
             .map_err(|e| {
                 OutboundError::other(
@@ -278,7 +313,10 @@ async fn send_on(
 
 /// Rebuilds the request for the wire. HTTP/1.1 gets origin-form and a `Host` taken from
 /// the validated target; HTTP/2 gets the absolute URI (hyper turns it into `:authority`)
-/// and no `Host` header, which HTTP/2 servers reject.
+/// and no `Host` header, which HTTP/2 servers reject. A plain-http request to a proxy
+/// gets the absolute URI too (hyper's HTTP/1.1 writer puts a URI with a scheme on the
+/// request line as it is: absolute form), a `Host` and the proxy's credentials.
+#[allow(clippy::too_many_arguments)]
 fn build_request(
     method: http::Method,
     mut headers: http::HeaderMap,
@@ -287,9 +325,26 @@ fn build_request(
     authority: &str,
     path: Option<http::uri::PathAndQuery>,
     h2: bool,
+    proxy: Option<&ProxyRoute>,
 ) -> Result<http::Request<HyperBody>, http::Error> {
     headers.remove(http::header::HOST);
-    let uri = if h2 {
+    if proxy.is_some() {
+        // Never the guest's: only the host speaks to the proxy.
+        headers.remove(http::header::PROXY_AUTHORIZATION);
+    }
+    let absolute_to_proxy =
+        proxy.is_some() && !h2 && target.scheme == wasmgate_policy::Scheme::Http;
+    let uri = if absolute_to_proxy {
+        headers.insert(http::header::HOST, http::HeaderValue::from_str(authority)?);
+        if let Some(auth) = proxy.and_then(|p| p.auth.clone()) {
+            headers.insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
+        http::Uri::builder()
+            .scheme(target.scheme.as_str())
+            .authority(authority)
+            .path_and_query(target.path_and_query.as_str())
+            .build()?
+    } else if h2 {
         http::Uri::builder()
             .scheme(target.scheme.as_str())
             .authority(authority)

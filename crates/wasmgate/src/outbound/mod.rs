@@ -9,14 +9,16 @@ mod error;
 mod exchange;
 mod pending;
 mod pool;
+mod proxy;
 mod replayed;
 mod resolve;
 mod upload;
 
 pub use body::{BodyError, OutboundBody, ResponseBody};
-pub use error::{LimitHit, OutboundError, OutboundErrorKind, TlsFailure};
+pub use error::{LimitHit, OutboundError, OutboundErrorKind, ProxyFailure, TlsFailure};
 pub use resolve::{Resolve, ResolveFuture, StaticResolver, SystemResolver};
 
+use crate::egress::{Egress, ProxyRoute};
 use crate::events::{Decision, EventHub, Origin, RequestEvent};
 use crate::record::{Draft, Tape};
 use crate::tls::TlsConfig;
@@ -79,6 +81,8 @@ struct Inner {
     pending: Arc<pending::Pending>,
     /// Where requests are recorded to and replayed from, if anywhere.
     tape: Tape,
+    /// Proxy and injected headers (docs/egress.md).
+    egress: Arc<Egress>,
 }
 
 impl OutboundClient {
@@ -94,20 +98,23 @@ impl OutboundClient {
             resolver,
             tls,
             Arc::default(),
+            Arc::default(),
             events,
             Tape::default(),
         )
     }
 
-    /// A client for one run that records to and replays from `tape`.
-    pub(crate) fn with_tape(
+    /// A client for one run with its proxy and injected headers, recording to and
+    /// replaying from `tape`.
+    pub(crate) fn with_settings(
         policy: Arc<Policy>,
         resolver: Arc<dyn Resolve>,
         tls: TlsConfig,
+        egress: Arc<Egress>,
         events: EventHub,
         tape: Tape,
     ) -> Self {
-        Self::with_pool(policy, resolver, tls, Arc::default(), events, tape)
+        Self::with_pool(policy, resolver, tls, Arc::default(), egress, events, tape)
     }
 
     fn with_pool(
@@ -115,6 +122,7 @@ impl OutboundClient {
         resolver: Arc<dyn Resolve>,
         tls: TlsConfig,
         pool: Arc<Pool>,
+        egress: Arc<Egress>,
         events: EventHub,
         tape: Tape,
     ) -> Self {
@@ -131,6 +139,7 @@ impl OutboundClient {
                 started: AtomicU64::new(0),
                 pending: Arc::default(),
                 tape,
+                egress,
             }),
         }
     }
@@ -152,6 +161,7 @@ impl OutboundClient {
             i.resolver.clone(),
             i.tls.clone(),
             i.pool.clone(),
+            i.egress.clone(),
             events,
             i.tape.clone(),
         )
@@ -283,6 +293,13 @@ impl OutboundClient {
             .map_err(|d| OutboundError::denied(method, &url, d))?;
         record.event.rule = Some(rule.as_str().to_string());
 
+        // Injected only now, after the policy allowed the request: recorders that keep
+        // the guest's own headers (taken at `send()` entry) never hold a secret, and a
+        // denied request never carries one.
+        inner
+            .egress
+            .inject(&target, &mut parts.headers, &mut record.event);
+
         if let Some(len) = content_length(&parts.headers)
             && len > limits.max_request_body
         {
@@ -329,7 +346,11 @@ impl OutboundClient {
                     authority,
                     upload,
                     first_body,
+                    proxy: inner.egress.route(&target),
                 };
+                if let Some(route) = &out.proxy {
+                    record.event.proxy = Some(route.authority.to_string());
+                }
                 self.network(
                     out,
                     &target,
@@ -384,6 +405,7 @@ impl OutboundClient {
         addrs: &[SocketAddr],
         label: &RequestLabel,
         key: &PoolKey,
+        route: Option<&ProxyRoute>,
         timeout: Duration,
     ) -> Result<(Conn, Peer), OutboundError> {
         let (method, url) = (&*label.method, &*label.url);
@@ -391,13 +413,30 @@ impl OutboundClient {
             Scheme::Https => Some((&self.inner.tls, &target.host, target.port)),
             Scheme::Http => None,
         };
-        let (conn, peer) = tokio::time::timeout(timeout, connect::connect(addrs, tls))
+        // https through a proxy: a CONNECT tunnel to the target; http: plain TCP to the
+        // proxy, which gets the request in absolute form.
+        let tunnel = route
+            .filter(|_| target.scheme == Scheme::Https)
+            .map(|route| proxy::Tunnel {
+                target: format!("{}:{}", target.host, target.port),
+                route,
+            });
+        let connecting = connect::connect(addrs, tunnel.as_ref(), tls);
+        let (conn, peer) = tokio::time::timeout(timeout, connecting)
             .await
             .map_err(|_| {
                 let hit = LimitHit::time(Limit::ConnectTimeout, timeout);
                 OutboundError::limited(method, url, hit)
             })?
-            .map_err(|e| connect_error(method, url, e))?;
+            .map_err(|e| match (e, route) {
+                (ConnectError::Refused(msg), Some(route)) => OutboundError::proxy(
+                    method,
+                    url,
+                    ProxyFailure::Unreachable,
+                    format!("cannot reach the proxy {}: {msg}", route.authority),
+                ),
+                (e, _) => connect_error(method, url, e),
+            })?;
         if let Conn::H2(h2) = &conn {
             self.inner
                 .pool
@@ -517,6 +556,7 @@ fn connect_error(method: &str, url: &str, e: ConnectError) -> OutboundError {
             url,
             format!("HTTP handshake failed: {msg}"),
         ),
+        ConnectError::Proxy(failure, msg) => OutboundError::proxy(method, url, failure, msg),
     }
 }
 

@@ -27,7 +27,8 @@ pub(crate) enum Conn {
 }
 
 /// Connections are shared only between requests with the same scheme, host, port and
-/// allow rule, because the rule decides which addresses may be dialled.
+/// allow rule, because the rule decides which addresses may be dialled, and only
+/// between requests that both go through the proxy or both go direct.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PoolKey {
     pub(crate) scheme: &'static str,
@@ -35,6 +36,8 @@ pub(crate) struct PoolKey {
     /// port only when not the scheme's default, so one spelling per destination).
     pub(crate) authority: String,
     pub(crate) rule: RuleId,
+    /// Through the proxy (a tunnel, or absolute-form requests to it), not direct.
+    pub(crate) proxied: bool,
 }
 
 /// Which allow rule of the client's policy a connection was dialled under: the rule's

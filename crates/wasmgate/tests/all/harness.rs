@@ -16,6 +16,8 @@ pub struct Setup {
     pub ca: Option<PathBuf>,
     pub ca_system: bool,
     pub tls_entries: Vec<wasmgate::TlsEntry>,
+    pub proxy: Option<wasmgate::ProxyConfig>,
+    pub injections: Vec<wasmgate::Injection>,
 }
 
 impl Setup {
@@ -39,6 +41,14 @@ impl Setup {
     }
     pub fn ca(mut self, p: PathBuf) -> Self {
         self.ca = Some(p);
+        self
+    }
+    pub fn proxy(mut self, p: wasmgate::ProxyConfig) -> Self {
+        self.proxy = Some(p);
+        self
+    }
+    pub fn inject(mut self, i: wasmgate::Injection) -> Self {
+        self.injections.push(i);
         self
     }
 
@@ -76,6 +86,12 @@ impl Setup {
         b = b.ca_system(self.ca_system);
         for entry in self.tls_entries {
             b = b.tls_entry(entry);
+        }
+        if let Some(p) = self.proxy {
+            b = b.proxy(p);
+        }
+        for i in self.injections {
+            b = b.inject(i);
         }
         let runner = b.build().expect("runner");
         let config = GuestConfig {

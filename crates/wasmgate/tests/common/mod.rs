@@ -118,6 +118,15 @@ impl Ran {
 pub struct Run {
     pub rules: Vec<String>,
     pub max_memory: Option<u64>,
+    /// Proxy and injected headers (docs/egress.md).
+    pub egress: Egress,
+}
+
+/// What `Run` hands to `RunnerBuilder::proxy` and `::inject`.
+#[derive(Default)]
+pub struct Egress {
+    pub proxy: Option<wasmgate::ProxyConfig>,
+    pub injections: Vec<wasmgate::Injection>,
 }
 
 impl Run {
@@ -125,6 +134,7 @@ impl Run {
         Self {
             rules: vec![rule.into()],
             max_memory: None,
+            egress: Egress::default(),
         }
     }
 
@@ -132,7 +142,18 @@ impl Run {
         Self {
             rules: vec![],
             max_memory: None,
+            egress: Egress::default(),
         }
+    }
+
+    pub fn proxy(mut self, proxy: wasmgate::ProxyConfig) -> Self {
+        self.egress.proxy = Some(proxy);
+        self
+    }
+
+    pub fn inject(mut self, injection: wasmgate::Injection) -> Self {
+        self.egress.injections.push(injection);
+        self
     }
 
     pub fn max_memory(mut self, bytes: u64) -> Self {
@@ -147,12 +168,17 @@ impl Run {
             .map(|r| AllowRule::parse(r).unwrap())
             .collect();
         let events = Arc::new(Collect::default());
-        let runner = Runner::builder()
+        let mut builder = Runner::builder()
             .cache_dir(wasmgate_test_support::test_cache_dir())
             .policy(Policy::new(rules, vec![], Limits::default()))
-            .event_sink(events.clone())
-            .build()
-            .expect("runner");
+            .event_sink(events.clone());
+        if let Some(p) = self.egress.proxy {
+            builder = builder.proxy(p);
+        }
+        for i in self.egress.injections {
+            builder = builder.inject(i);
+        }
+        let runner = builder.build().expect("runner");
         let mut config = GuestConfig {
             program_name: "guest.wasm".into(),
             args: args.iter().map(|s| s.to_string()).collect(),
