@@ -266,3 +266,56 @@ fn a_run_killed_by_ctrl_c_leaves_a_valid_file() {
         assert_eq!(entry["response"]["content"]["text"], "slow", "{entry}");
     }
 }
+
+/// An injected secret is added after the recorder took the guest's headers: it is in
+/// no entry, not even with `--record-secrets`. (That the server receives it is
+/// egress.rs's test; here the route does not echo it, so only the request side could
+/// leak it into the file.)
+#[test]
+fn injected_secrets_are_never_recorded() {
+    const TOKEN: &str = "inj-secret-5150-never-on-file";
+    let server = TestServer::http();
+    let dir = TempDir::new();
+    let base = server.base();
+    for keep in [false, true] {
+        let har = dir.path().join(format!("inject-{keep}.har"));
+        let inject = format!(
+            "{} authorization: Bearer ${{env:WG_TEST_TOKEN}}",
+            server.base()
+        );
+        let mut args = vec![
+            "run",
+            "--allow",
+            &base,
+            "--inject",
+            &inject,
+            "--record",
+            har.to_str().unwrap(),
+        ];
+        if keep {
+            args.push("--record-secrets");
+        }
+        let client = http_client();
+        let url = server.url("/hello");
+        args.extend([client.as_str(), "get", &url]);
+        let run = wasmgate_env(None, &[("WG_TEST_TOKEN", TOKEN)], args);
+        run.expect_code(0).stdout_has("status: 200");
+        let text = std::fs::read_to_string(&har).unwrap();
+        assert!(!text.contains(TOKEN), "--record-secrets={keep}: {text}");
+        let e = entries(&har);
+        assert_eq!(e.len(), 1, "{e:?}");
+        // The request as the guest sent it: no authorization header at all.
+        let names: Vec<&str> = e[0]["request"]["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case("authorization")),
+            "{names:?}"
+        );
+    }
+}
