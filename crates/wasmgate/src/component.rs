@@ -186,3 +186,25 @@ pub(crate) fn to_wasi_error(e: &OutboundError) -> HttpError {
         },
     }
 }
+
+/// For the shadowing modules' tests: `interface`'s function `func` is one wasi-http
+/// registers (a second definition fails without shadowing), and `shadow` replaces it.
+#[cfg(test)]
+pub(crate) fn assert_shadows(
+    interface: &str,
+    func: &str,
+    shadow: fn(&mut wasmtime::component::Linker<ComponentState>) -> wasmtime::Result<()>,
+) {
+    let engine = crate::engine::new_engine().unwrap();
+    let mut linker = wasmtime::component::Linker::<ComponentState>::new(&engine);
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
+    let again = linker
+        .instance(interface)
+        .unwrap()
+        .func_wrap(func, |_, (): ()| Ok(()));
+    assert!(
+        again.is_err(),
+        "{interface} {func} is not a name wasi-http registers"
+    );
+    shadow(&mut linker).unwrap();
+}

@@ -236,18 +236,10 @@ mod tests {
 
     #[test]
     fn shadows_the_name_wasi_http_registers() {
-        let engine = crate::engine::new_engine().unwrap();
-        let mut linker = Linker::<ComponentState>::new(&engine);
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
-        // Without shadowing a redefinition fails, so the crate registered this name.
-        let again = linker
-            .instance(HTTP_TYPES)
-            .unwrap()
-            .func_wrap("http-error-code", |_, (): ()| Ok(()));
-        assert!(
-            again.is_err(),
-            "{HTTP_TYPES} is not the name wasi-http uses"
+        crate::component::assert_shadows(
+            HTTP_TYPES,
+            "http-error-code",
+            shadow_http_error_code::<ComponentState>,
         );
-        shadow_http_error_code(&mut linker).unwrap();
     }
 }

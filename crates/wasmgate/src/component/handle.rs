@@ -153,19 +153,7 @@ mod tests {
 
     #[test]
     fn shadows_the_name_wasi_http_registers() {
-        let engine = crate::engine::new_engine().unwrap();
-        let mut linker = Linker::<ComponentState>::new(&engine);
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
-        // Without shadowing a redefinition fails, so the crate registered this name.
-        let again = linker
-            .instance(OUTGOING_HANDLER)
-            .unwrap()
-            .func_wrap("handle", |_, (): ()| Ok(()));
-        assert!(
-            again.is_err(),
-            "{OUTGOING_HANDLER} is not the name wasi-http uses"
-        );
-        shadow_handle(&mut linker).unwrap();
+        crate::component::assert_shadows(OUTGOING_HANDLER, "handle", shadow_handle);
     }
 
     #[test]
